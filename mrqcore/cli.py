@@ -1,0 +1,168 @@
+"""The ``mrqc`` command: ``worker``, ``run`` and the commands other modules add.
+
+Every command takes ``--config``, ``--redis`` and ``--redis-prefix``; settings
+resolve as defaults < config file < ``MRQC_*`` < flags (see docs/configuration.md).
+
+Other modules add commands by appending to ``COMMAND_MODULES`` (imported
+lazily, so ``mrqc worker`` does not pay for the dashboard's imports).
+"""
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import sys
+from typing import Any, Callable
+
+import click
+
+#: modules whose ``register(cli)`` adds commands; a missing optional one is skipped
+COMMAND_MODULES = ["mrqcore.admin_cli", "mrqcore.scheduler_cli", "mrqc.cli_commands"]
+
+
+def config_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """The options every command shares."""
+    func = click.option("--redis-prefix", default=None, help="Prefix of mrqc's Redis keys.")(func)
+    func = click.option("--redis", default=None, help="Redis URL (default: embedded Redis in .mrqc/).")(func)
+    func = click.option("--config", "config_file", default=None, type=click.Path(dir_okay=False),
+                        help="Python config file (default: ./mrqc_config.py).")(func)
+    return func
+
+
+def build_runtime(config_file: str | None, overrides: dict[str, Any]) -> Any:
+    from .config import Config
+    from .exceptions import ConfigError
+    from .runtime import Runtime, set_runtime
+    try:
+        runtime = Runtime(Config.load(config_file=config_file, overrides=overrides))
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from exc
+    set_runtime(runtime)
+    return runtime
+
+
+def load_app(spec: str | None) -> dict[str, Any]:
+    """Import ``-A MODULE[:ATTR]`` and return the worker settings the app asks for.
+
+    The app object (``ATTR``, else ``app`` or ``celery`` in the module) may
+    define ``mrqc_worker_options() -> dict`` (queues, imports, ...): this is how
+    the Celery layer makes ``mrqc worker -A proj`` serve its queues without
+    mrqcore knowing about it.
+    """
+    if not spec:
+        return {}
+    sys.path.insert(0, ".")
+    module_name, _, attr = spec.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise click.UsageError(f"cannot import app {spec!r}: {exc}") from exc
+    candidates = [attr] if attr else ["app", "celery"]
+    for name in candidates:
+        app = getattr(module, name, None)
+        if app is not None and hasattr(app, "mrqc_worker_options"):
+            return dict(app.mrqc_worker_options())
+    if attr:
+        raise click.UsageError(f"app {spec!r}: {module_name} has no app object {attr!r}")
+    return {}
+
+
+@click.group()
+@click.version_option(package_name="mrqc")
+def cli() -> None:
+    """mrqc: MRQ's job semantics with a Celery-compatible API."""
+
+
+@cli.command()
+@click.argument("queues", nargs=-1)
+@click.option("--greenlets", "-g", type=int, default=None, help="Jobs run at once per process.")
+@click.option("--processes", "-p", type=int, default=None, help="Worker processes to supervise.")
+@click.option("--max-jobs", type=int, default=None, help="Exit after this many jobs.")
+@click.option("--max-time", type=float, default=None, help="Exit after this many seconds.")
+@click.option("--max-memory", type=int, default=None, help="Exit gracefully above this RSS (MB).")
+@click.option("--burst", is_flag=True, default=None, help="Drain the queues, then exit.")
+@click.option("--name", default=None, help="Worker name.")
+@click.option("--app", "-A", "app", default=None, help="Import this app (module or module:attr) first.")
+@click.option("--log-level", default=None, help="DEBUG, INFO, WARNING...")
+@config_options
+def worker(queues: tuple[str, ...], greenlets: int | None, processes: int | None, max_jobs: int | None,
+           max_time: float | None, max_memory: int | None, burst: bool | None, name: str | None,
+           app: str | None, log_level: str | None, config_file: str | None, redis: str | None,
+           redis_prefix: str | None) -> None:
+    """Serve QUEUES (first listed, first served; default: the configured queues)."""
+    overrides: dict[str, Any] = {"greenlets": greenlets, "processes": processes, "max_jobs": max_jobs,
+                                 "max_time": max_time, "max_memory": max_memory, "burst": burst,
+                                 "name": name, "redis": redis, "redis_prefix": redis_prefix,
+                                 "log_level": log_level}
+    for key, value in load_app(app).items():
+        if overrides.get(key) is None:
+            overrides[key] = value
+    if queues:
+        overrides["queues"] = list(queues)
+    runtime = build_runtime(config_file, overrides)
+    config = runtime.config
+    logging.basicConfig(level=config.log_level.upper(),
+                        format="%(asctime)s %(process)d %(name)s [%(levelname)s] %(message)s")
+    if config.processes > 0:
+        from .supervisor import Supervisor, child_command
+        sys.exit(Supervisor(child_command(sys.argv[1:]), config.processes).run())
+    from .worker import Worker
+    sys.exit(Worker(runtime).run())
+
+
+@cli.command()
+@click.argument("path")
+@click.argument("json_params", required=False, default="{}")
+@click.option("--queue", default=None, help="Queue the job on QUEUE and print its id instead of running it.")
+@click.option("--app", "-A", "app", default=None, help="Import this app first.")
+@config_options
+def run(path: str, json_params: str, queue: str | None, app: str | None, config_file: str | None,
+        redis: str | None, redis_prefix: str | None) -> None:
+    """Run task PATH with JSON_PARAMS in this process and print its JSON result."""
+    load_app(app)
+    try:
+        params = json.loads(json_params)
+    except ValueError as exc:
+        raise click.BadParameter(f"not valid JSON: {exc}", param_hint="JSON_PARAMS") from exc
+    if not isinstance(params, dict):
+        raise click.BadParameter("must be a JSON object", param_hint="JSON_PARAMS")
+    runtime = build_runtime(config_file, {"redis": redis, "redis_prefix": redis_prefix})
+    from .exceptions import MrqcError
+    if queue:
+        from .job import queue_job
+        try:
+            click.echo(queue_job(path, params, queue=queue, runtime=runtime))
+        except MrqcError as exc:
+            raise click.ClickException(str(exc)) from exc
+        return
+    from .local import run_locally
+    try:
+        result = run_locally(path, params, runtime)
+    except MrqcError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(json.dumps(result))
+
+
+def _register_extensions() -> None:
+    for module_name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name == module_name:
+                continue  # not built yet, or an optional part not installed
+            raise
+        module.register(cli)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point. The worker needs gevent's monkey-patching before anything else."""
+    args = sys.argv[1:] if argv is None else argv
+    if args and args[0] in ("worker", "scheduler"):
+        from gevent import monkey
+        monkey.patch_all()
+    _register_extensions()
+    cli.main(args=args, prog_name="mrqc")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,275 @@
+"""Configuration: defaults, then a Python config file, then ``MRQC_*`` variables, then flags.
+
+Each later source wins. Every setting is declared once in ``SETTINGS`` with its
+type, default and meaning; a value that does not fit is a ``ConfigError``
+naming the setting, and an unknown name gets a "did you mean" hint.
+
+The config file is plain Python (``mrqc_config.py`` in the working directory,
+or ``--config PATH`` / ``MRQC_CONFIG``). Its upper-case names are settings:
+``REDIS = "redis://..."``, ``GREENLETS = 10``, ``TASKS = {...}``. MRQ's long
+names (``DEFAULT_JOB_TIMEOUT`` ...) are accepted as aliases.
+
+This module does not connect to anything; see ``mrqcore.runtime``.
+"""
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import runpy
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Mapping
+
+from .exceptions import ConfigError
+
+DAY = 24 * 3600
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    kind: str  # str, int, float, bool, list, dict, any, optstr
+    default: Any
+    help: str
+    minimum: float | None = None
+
+
+SETTINGS: dict[str, Setting] = {s.name: s for s in [
+    Setting("redis", "optstr", None,
+            "Redis URL (redis://, rediss://, unix://). Unset: an embedded Redis in embedded_dir."),
+    Setting("redis_prefix", "str", "mrqc:", "Prefix of every Redis key mrqc writes."),
+    Setting("embedded_dir", "str", ".mrqc", "Folder of the embedded Redis (relative to the working dir)."),
+    Setting("default_queue", "str", "default", "Queue of a task with no queue of its own."),
+    Setting("timeout", "float", 3600, "Seconds a job may run before it is killed (0: no limit).", 0),
+    Setting("result_ttl", "int", 7 * DAY, "Seconds a success record is kept (0: forever).", 0),
+    Setting("abort_ttl", "int", DAY, "Seconds an abort record is kept (0: forever).", 0),
+    Setting("cancel_ttl", "int", DAY, "Seconds a cancel record is kept (0: forever).", 0),
+    Setting("default_ttl", "int", 28 * DAY,
+            "Seconds other finished records (failed, timeout, maxretries, interrupt) are kept (0: forever).", 0),
+    Setting("max_retries", "int", 3, "Retries a job may ask for before it becomes maxretries.", 0),
+    Setting("retry_delay", "float", 3, "Seconds before a retried job runs again.", 0),
+    Setting("queues", "list", ["default"], "Queues a worker serves, first listed first served."),
+    Setting("greenlets", "int", 1, "Jobs one worker process runs at once.", 1),
+    Setting("processes", "int", 0, "Worker processes to supervise (0: this process is the worker).", 0),
+    Setting("max_jobs", "int", 0, "A worker exits after this many jobs (0: no limit).", 0),
+    Setting("max_time", "float", 0, "A worker exits after this many seconds (0: no limit).", 0),
+    Setting("max_memory", "int", 0, "A worker exits gracefully above this RSS in MB (0: no limit).", 0),
+    Setting("burst", "bool", False, "Drain the queues, then exit."),
+    Setting("dequeue_batch", "int", 0, "Jobs fetched per dequeue round trip (0: as many as free greenlets).", 0),
+    Setting("poll_interval", "float", 1.0, "Seconds an idle worker waits for a wake-up before it looks again.", 0.01),
+    Setting("heartbeat_interval", "float", 5.0, "Seconds between worker heartbeats.", 0.05),
+    Setting("worker_lost_after", "float", 30.0,
+            "Seconds without a heartbeat after which a worker's jobs are requeued.", 0.1),
+    Setting("name", "optstr", None, "Worker name (default: host.pid)."),
+    Setting("tasks", "dict", {}, "Per-task settings: {path: {queue, timeout, result_ttl, max_retries, ...}}."),
+    Setting("raw_queues", "dict", {}, "Raw queue settings: {queue: {job_factory, retry_queue, ...}}."),
+    Setting("scheduler_tasks", "list", [], "Periodic jobs, see docs/scheduler.md."),
+    Setting("scheduler", "bool", False, "Run the scheduler inside this worker."),
+    Setting("imports", "list", [], "Modules a worker imports at start (to register tasks)."),
+    Setting("metric_hook", "any", None, "Callable or dotted path called as hook(name, incr, **kwargs)."),
+    Setting("log_level", "str", "INFO", "Level of the worker's log."),
+    Setting("log_lines_max", "int", 1000, "Log lines kept per job.", 0),
+]}
+
+# MRQ's names for the same settings, so an MRQ config file loads unchanged.
+ALIASES: dict[str, str] = {
+    "default_job_timeout": "timeout",
+    "default_job_result_ttl": "result_ttl",
+    "default_job_abort_ttl": "abort_ttl",
+    "default_job_cancel_ttl": "cancel_ttl",
+    "default_job_ttl": "default_ttl",
+    "default_job_max_retries": "max_retries",
+    "default_job_retry_delay": "retry_delay",
+    "redis_prefix": "redis_prefix",
+}
+
+TASK_SETTINGS = ("queue", "timeout", "result_ttl", "abort_ttl", "cancel_ttl", "default_ttl",
+                 "max_retries", "retry_delay", "max_concurrency")
+
+
+def _suggest(name: str, choices: Iterable[str]) -> str:
+    close = difflib.get_close_matches(name, list(choices), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _coerce(setting: Setting, value: Any, from_text: bool) -> Any:
+    """Turn ``value`` into the setting's type or raise ConfigError naming it."""
+    name, kind = setting.name, setting.kind
+    try:
+        if kind == "any":
+            return value
+        if kind == "optstr":
+            if value is None or (from_text and value == ""):
+                return None
+            if not isinstance(value, str):
+                raise TypeError
+            return value
+        if kind == "str":
+            if not isinstance(value, str) or not value:
+                raise TypeError
+            return value
+        if kind == "bool":
+            if isinstance(value, bool):
+                return value
+            if from_text and str(value).lower() in ("1", "true", "yes", "on"):
+                return True
+            if from_text and str(value).lower() in ("0", "false", "no", "off", ""):
+                return False
+            raise TypeError
+        if kind in ("int", "float"):
+            if isinstance(value, bool):
+                raise TypeError
+            if from_text:
+                value = float(value) if kind == "float" else int(value)
+            if kind == "int" and not isinstance(value, int):
+                raise TypeError
+            if not isinstance(value, (int, float)):
+                raise TypeError
+            if setting.minimum is not None and value < setting.minimum:
+                raise ConfigError(name, f"{value!r} is below the minimum {setting.minimum:g}")
+            return float(value) if kind == "float" else value
+        if kind == "list":
+            if from_text and isinstance(value, str):
+                value = json.loads(value) if value.startswith("[") else [v for v in value.split(",") if v]
+            if isinstance(value, tuple):
+                value = list(value)
+            if not isinstance(value, list):
+                raise TypeError
+            return value
+        if kind == "dict":
+            if from_text and isinstance(value, str):
+                value = json.loads(value)
+            if not isinstance(value, Mapping):
+                raise TypeError
+            return dict(value)
+    except ConfigError:
+        raise
+    except (TypeError, ValueError):
+        pass
+    raise ConfigError(name, f"expected {kind}, got {value!r}")
+
+
+class Config:
+    """The resolved settings, read as attributes: ``config.greenlets``.
+
+    Build one with ``Config.load()``; it is not changed afterwards except by
+    ``with_overrides``, which returns a new Config.
+    """
+
+    def __init__(self, values: Mapping[str, Any] | None = None, source: str | None = None) -> None:
+        self._values: dict[str, Any] = {n: s.default for n, s in SETTINGS.items()}
+        for k, v in (values or {}).items():
+            self._values[k] = v
+        self.source = source
+        self._validate_tasks()
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.__dict__["_values"][name]
+        except KeyError:
+            raise AttributeError(f"no setting {name!r}{_suggest(name, SETTINGS)}") from None
+
+    def __repr__(self) -> str:
+        return f"Config(source={self.source!r})"
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self._values)
+
+    def with_overrides(self, overrides: Mapping[str, Any]) -> "Config":
+        values = dict(self._values)
+        values.update(_normalize(overrides, from_text=False, origin="override"))
+        return Config(values, self.source)
+
+    def task_settings(self, path: str, task_class: type | None = None) -> dict[str, Any]:
+        """Settings for one task: defaults < class attributes < ``TASKS[path]``."""
+        out: dict[str, Any] = {
+            "queue": None, "timeout": self.timeout, "result_ttl": self.result_ttl,
+            "abort_ttl": self.abort_ttl, "cancel_ttl": self.cancel_ttl,
+            "default_ttl": self.default_ttl, "max_retries": self.max_retries,
+            "retry_delay": self.retry_delay, "max_concurrency": 0,
+        }
+        if task_class is not None:
+            for key in TASK_SETTINGS:
+                value = getattr(task_class, key, None)
+                if value is not None:
+                    out[key] = value
+        out.update(self._values["tasks"].get(path, {}))
+        return out
+
+    def _validate_tasks(self) -> None:
+        for path, conf in self._values["tasks"].items():
+            if not isinstance(conf, Mapping):
+                raise ConfigError("tasks", f"entry {path!r} must be a dict, got {conf!r}")
+            for key in conf:
+                if key not in TASK_SETTINGS:
+                    raise ConfigError("tasks", f"entry {path!r} has unknown key {key!r}"
+                                               f"{_suggest(key, TASK_SETTINGS)}")
+
+    @classmethod
+    def load(cls, config_file: str | None = None, env: Mapping[str, str] | None = None,
+             overrides: Mapping[str, Any] | None = None, cwd: str | None = None) -> "Config":
+        """Resolve defaults < config file < ``MRQC_*`` environment < ``overrides``.
+
+        ``config_file`` defaults to ``$MRQC_CONFIG``, else ``mrqc_config.py`` in
+        ``cwd`` if it exists. ``overrides`` holds command-line flags; ``None``
+        values in it are ignored (flag not given).
+        """
+        env = os.environ if env is None else env
+        cwd = cwd or os.getcwd()
+        values: dict[str, Any] = {}
+        path = config_file or env.get("MRQC_CONFIG")
+        if not path and os.path.exists(os.path.join(cwd, "mrqc_config.py")):
+            path = os.path.join(cwd, "mrqc_config.py")
+        if path:
+            values.update(_read_config_file(path))
+        values.update(_read_env(env))
+        values.update(_normalize({k: v for k, v in (overrides or {}).items() if v is not None},
+                                 from_text=False, origin="option"))
+        return cls(values, source=path)
+
+
+def _normalize(raw: Mapping[str, Any], from_text: bool, origin: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in raw.items():
+        name = key.lower()
+        name = ALIASES.get(name, name)
+        setting = SETTINGS.get(name)
+        if setting is None:
+            raise ConfigError(key, f"unknown {origin}{_suggest(name, list(SETTINGS) + list(ALIASES))}")
+        out[name] = _coerce(setting, value, from_text)
+    return out
+
+
+def _read_config_file(path: str) -> dict[str, Any]:
+    if not os.path.exists(path):
+        raise ConfigError("config", f"file {path!r} does not exist")
+    try:
+        namespace = runpy.run_path(path)
+    except Exception as exc:  # the file is user code: say which file broke
+        raise ConfigError("config", f"file {path!r} raised {type(exc).__name__}: {exc}") from exc
+    raw = {k: v for k, v in namespace.items() if k.isupper() and not k.startswith("_")}
+    return _normalize(raw, from_text=False, origin=f"setting in {path}")
+
+
+def _read_env(env: Mapping[str, str]) -> dict[str, Any]:
+    raw = {k[len("MRQC_"):]: v for k, v in env.items()
+           if k.startswith("MRQC_") and k not in _ENV_NOT_SETTINGS and not k.startswith("MRQC_TEST_")}
+    return _normalize(raw, from_text=True, origin="environment variable MRQC_*")
+
+
+# Variables that share the prefix but are not settings.
+_ENV_NOT_SETTINGS = {"MRQC_CONFIG", "MRQC_APP"}
+
+
+def resolve_callable(value: Any, setting: str) -> Callable[..., Any] | None:
+    """A setting that holds a callable or a ``"module.attr"`` path to one."""
+    if value is None or callable(value):
+        return value
+    if isinstance(value, str) and "." in value:
+        import importlib
+        module, _, attr = value.rpartition(".")
+        try:
+            return getattr(importlib.import_module(module), attr)
+        except (ImportError, AttributeError) as exc:
+            raise ConfigError(setting, f"cannot import {value!r}: {exc}") from exc
+    raise ConfigError(setting, f"expected a callable or 'module.attr', got {value!r}")

@@ -1,0 +1,69 @@
+"""Every Redis key name mrqc uses, in one place.
+
+All keys start with the configured prefix (``mrqc:`` by default) so that several
+deployments, or parallel test runs, can share one Redis. Lua scripts get the
+prefix as an argument and build derived names the same way; the names here and
+in ``lua/*.lua`` must agree (each script's header lists the keys it touches).
+
+| key | type | holds |
+|---|---|---|
+| ``{p}job:{id}`` | hash | the job record (see ``mrqcore.job.FIELDS``) |
+| ``{p}joblog:{id}`` | list | the job's log lines |
+| ``{p}q:{queue}`` | list | ids of queued jobs, served from the left |
+| ``{p}queues`` | set | every queue name ever used |
+| ``{p}paused`` | set | paused queue names |
+| ``{p}scheduled`` | zset | ids of jobs waiting for a time (retry delay, countdown, ETA), scored by due time |
+| ``{p}inflight:{worker}`` | zset | ids a worker holds, scored by start time |
+| ``{p}workers`` | zset | worker ids, scored by last heartbeat |
+| ``{p}worker:{worker}`` | hash | a worker's last report |
+| ``{p}notify`` | pubsub channel | "jobs were queued", wakes idle workers |
+| ``{p}done:{id}`` | pubsub channel | the job finished, wakes ``Job.wait`` |
+"""
+from __future__ import annotations
+
+
+class Keys:
+    """Key names under one prefix."""
+
+    __slots__ = ("prefix",)
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+
+    def job(self, job_id: str) -> str:
+        return f"{self.prefix}job:{job_id}"
+
+    def joblog(self, job_id: str) -> str:
+        return f"{self.prefix}joblog:{job_id}"
+
+    def queue(self, name: str) -> str:
+        return f"{self.prefix}q:{name}"
+
+    def inflight(self, worker_id: str) -> str:
+        return f"{self.prefix}inflight:{worker_id}"
+
+    def worker(self, worker_id: str) -> str:
+        return f"{self.prefix}worker:{worker_id}"
+
+    def done_channel(self, job_id: str) -> str:
+        return f"{self.prefix}done:{job_id}"
+
+    @property
+    def queues(self) -> str:
+        return f"{self.prefix}queues"
+
+    @property
+    def paused(self) -> str:
+        return f"{self.prefix}paused"
+
+    @property
+    def scheduled(self) -> str:
+        return f"{self.prefix}scheduled"
+
+    @property
+    def workers(self) -> str:
+        return f"{self.prefix}workers"
+
+    @property
+    def notify_channel(self) -> str:
+        return f"{self.prefix}notify"

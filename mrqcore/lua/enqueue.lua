@@ -1,0 +1,44 @@
+-- Queue a batch of jobs atomically.
+-- Keys touched (prefix p = ARGV[1]): p..job:{id} (hash), p..q:{queue} (list),
+--   p..scheduled (zset), p..queues (set); publishes on p..notify.
+-- ARGV: prefix, now, then per job: id, queue, due (0 = run now), nfields, field, value, ...
+-- A job whose id already holds a live record (queued, started, retry) is skipped,
+-- so re-sending the same id never runs a job twice. Returns the skipped ids.
+local p = ARGV[1]
+local now = ARGV[2]
+local i = 3
+local skipped = {}
+local queued_now = 0
+local seen_queues = {}
+while i <= #ARGV do
+  local id, queue, due, nfields = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2]), tonumber(ARGV[i + 3])
+  local jobkey = p .. 'job:' .. id
+  local status = redis.call('HGET', jobkey, 'status')
+  if status == 'queued' or status == 'started' or status == 'retry' then
+    table.insert(skipped, id)
+  else
+    if status then
+      redis.call('DEL', jobkey, p .. 'joblog:' .. id)
+    end
+    local fields = {'status', 'queued', 'queue', queue, 'datequeued', now, 'dateupdated', now}
+    for f = 1, nfields * 2 do
+      fields[#fields + 1] = ARGV[i + 3 + f]
+    end
+    redis.call('HSET', jobkey, unpack(fields))
+    if due > 0 then
+      redis.call('ZADD', p .. 'scheduled', due, id)
+    else
+      redis.call('RPUSH', p .. 'q:' .. queue, id)
+      queued_now = queued_now + 1
+    end
+    if not seen_queues[queue] then
+      seen_queues[queue] = true
+      redis.call('SADD', p .. 'queues', queue)
+    end
+  end
+  i = i + 4 + nfields * 2
+end
+if queued_now > 0 then
+  redis.call('PUBLISH', p .. 'notify', queued_now)
+end
+return skipped
