@@ -252,9 +252,16 @@ def _read_config_file(path: str) -> dict[str, Any]:
 
 
 def _read_env(env: Mapping[str, str]) -> dict[str, Any]:
-    raw = {k[len("MRQC_"):]: v for k, v in env.items()
-           if k.startswith("MRQC_") and k not in _ENV_NOT_SETTINGS and not k.startswith("MRQC_TEST_")}
-    return _normalize(raw, from_text=True, origin="environment variable MRQC_*")
+    out: dict[str, Any] = {}
+    for key, value in env.items():
+        if not key.startswith("MRQC_") or key in _ENV_NOT_SETTINGS or key.startswith("MRQC_TEST_"):
+            continue
+        try:
+            out.update(_normalize({key[len("MRQC_"):]: value}, from_text=True, origin="setting"))
+        except ConfigError as exc:
+            raise ConfigError(exc.setting.lower(), f"environment variable {key}: "
+                                                   f"{str(exc).split(': ', 1)[1]}") from None
+    return out
 
 
 # Variables that share the prefix but are not settings.

@@ -18,6 +18,9 @@ in ``lua/*.lua`` must agree (each script's header lists the keys it touches).
 | ``{p}worker:{worker}`` | hash | a worker's last report |
 | ``{p}notify`` | pubsub channel | "jobs were queued", wakes idle workers |
 | ``{p}done:{id}`` | pubsub channel | the job finished, wakes ``Job.wait`` |
+| ``{p}interrupted`` | zset | ids of jobs that ended ``interrupt``, scored by time; recovery requeues them |
+| ``{p}lock:{name}`` | string | a short maintenance lock (recovery of one dead worker, one pass) |
+| ``{p}sched:last:{entry}`` | string | the latest due time a scheduler queued for one schedule entry |
 """
 from __future__ import annotations
 
@@ -67,3 +70,13 @@ class Keys:
     @property
     def notify_channel(self) -> str:
         return f"{self.prefix}notify"
+
+    @property
+    def interrupted(self) -> str:
+        return f"{self.prefix}interrupted"
+
+    def lock(self, name: str) -> str:
+        return f"{self.prefix}lock:{name}"
+
+    def schedule_last(self, entry_id: str) -> str:
+        return f"{self.prefix}sched:last:{entry_id}"

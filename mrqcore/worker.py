@@ -216,13 +216,19 @@ class Worker:
             self._pending_event.clear()
             try:
                 self.store.finish(self.id, batch)
-                for fin in batch:
-                    self.runtime.metric(f"jobs.status.{fin.status}", queue=None)
             except self.store.connection_errors as exc:
                 logger.warning("could not record %d finished jobs (%s); retrying", len(batch), exc)
                 self._pending[:0] = batch
                 gevent.sleep(delay)
                 delay = min(delay * 2, 5.0)
+                continue
+            except BaseException:
+                # Killed mid-write (worker stopping) or an unexpected error: keep the batch
+                # for the next flush rather than lose how these jobs ended.
+                self._pending[:0] = batch
+                raise
+            for fin in batch:
+                self.runtime.metric(f"jobs.status.{fin.status}", queue=None)
 
     def _promoter_loop(self) -> None:
         interval = self.runtime.config.poll_interval

@@ -38,12 +38,23 @@ class RedisJobStore(JobStore):
     # --- queueing -----------------------------------------------------------------
 
     def enqueue(self, specs: Sequence[JobSpec], now: float) -> list[str]:
+        return list(self._scripts["enqueue"](args=self._enqueue_args(specs, now)) or [])
+
+    def enqueue_in(self, pipe: Any, specs: Sequence[JobSpec], now: float) -> None:
+        """Add the enqueue of ``specs`` to ``pipe``, a MULTI pipeline the caller executes.
+
+        For writes that must happen together with the enqueue or not at all
+        (the scheduler's claim of a due run, under WATCH).
+        """
+        self._scripts["enqueue"](args=self._enqueue_args(specs, now), client=pipe)
+
+    def _enqueue_args(self, specs: Sequence[JobSpec], now: float) -> list[Any]:
         args: list[Any] = [self.prefix, repr(now)]
         for spec in specs:
             args += (spec.id, spec.queue, repr(spec.due) if spec.due else "0", len(spec.fields))
             for name, value in spec.fields.items():
                 args += (name, value)
-        return list(self._scripts["enqueue"](args=args) or [])
+        return args
 
     def dequeue(self, worker_id: str, queues: Sequence[str], count: int, now: float) -> list[tuple[str, dict[str, str]]]:
         if count <= 0 or not queues:
@@ -72,6 +83,9 @@ class RedisJobStore(JobStore):
                 pipe.expire(jobkey, fin.ttl)
                 if fin.log_lines:
                     pipe.expire(keys.joblog(fin.id), fin.ttl)
+            if fin.status == "interrupt":
+                # Indexed so lost-job recovery (mrqcore.maintenance) finds and requeues it.
+                pipe.zadd(keys.interrupted, {fin.id: time.time()})
             pipe.zrem(inflight, fin.id)
             pipe.publish(keys.done_channel(fin.id), fin.status)
         pipe.execute()
