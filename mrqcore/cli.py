@@ -105,7 +105,8 @@ def worker(queues: tuple[str, ...], greenlets: int | None, processes: int | None
                         format="%(asctime)s %(process)d %(name)s [%(levelname)s] %(message)s")
     if config.processes > 0:
         from .supervisor import Supervisor, child_command
-        sys.exit(Supervisor(child_command(sys.argv[1:]), config.processes).run())
+        sys.exit(Supervisor(child_command(sys.argv[1:]), config.processes,
+                            replace_clean_exits=not config.burst).run())
     from .worker import Worker
     sys.exit(Worker(runtime).run())
 

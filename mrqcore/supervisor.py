@@ -2,8 +2,11 @@
 
 The supervisor starts each child as ``mrqc worker ... --processes 0`` with the
 same arguments, forwards SIGINT and SIGTERM to all of them, and restarts a
-child that exits with an error (unless it is stopping). In ``--burst`` mode
-children that exit 0 are not restarted, and the supervisor exits once all have.
+child that exits (unless the supervisor is stopping). A child that stopped
+itself cleanly (``--max-jobs``, ``--max-time``, ``--max-memory``) is replaced by
+a fresh one, like Celery's ``--max-tasks-per-child``. In ``--burst`` mode a
+child that exits 0 has drained the queues and is not replaced; the supervisor
+exits once all have.
 """
 from __future__ import annotations
 
@@ -20,10 +23,12 @@ logger = logging.getLogger("mrqc.supervisor")
 class Supervisor:
     """Keeps ``count`` copies of ``command`` alive."""
 
-    def __init__(self, command: Sequence[str], count: int, restart_delay: float = 1.0) -> None:
+    def __init__(self, command: Sequence[str], count: int, restart_delay: float = 1.0,
+                 replace_clean_exits: bool = True) -> None:
         self.command = list(command)
         self.count = count
         self.restart_delay = restart_delay
+        self.replace_clean_exits = replace_clean_exits
         self.children: list[subprocess.Popen] = []
         self.stopping = False
 
@@ -40,10 +45,12 @@ class Supervisor:
                 self.children.remove(child)
                 if code != 0:
                     exit_code = code
-                if code != 0 and not self.stopping:
+                if self.stopping or (code == 0 and not self.replace_clean_exits):
+                    continue
+                if code != 0:
                     logger.warning("worker process %d exited with %d; restarting", child.pid, code)
                     time.sleep(self.restart_delay)
-                    self.children.append(self._spawn())
+                self.children.append(self._spawn())
             time.sleep(0.1)
         return 0 if self.stopping else exit_code
 

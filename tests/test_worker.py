@@ -110,3 +110,13 @@ def test_idle_worker_wakes_up_for_new_jobs(runtime, start_worker):
     worker.signal(signal.SIGINT)
     assert worker.wait() == 0
     assert runtime.redis.zcard(runtime.keys.workers) == 0  # unregistered on exit
+
+
+def test_supervisor_replaces_a_child_that_reached_max_jobs(runtime, start_worker):
+    ids = queue_jobs("tests.tasks.basic.Add", [{"a": i, "b": 0} for i in range(5)])
+    supervisor = start_worker("--processes", "1", "--max-jobs", "2", "--greenlets", "1")
+    wait_for(lambda: all(Job(i).fetch(("status",)).status == "success" for i in ids), timeout=60,
+             message="all jobs done by successive children")
+    assert len({Job(i).fetch(("worker",)).worker for i in ids}) == 3  # 2 + 2 + 1
+    supervisor.signal(signal.SIGINT)
+    assert supervisor.wait() == 0
