@@ -1,0 +1,1 @@
+"""The shop's task modules (listed in the app's ``include``)."""

@@ -1,0 +1,37 @@
+"""Reports: slow work with a soft time limit, on the ``reports`` queue."""
+from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
+
+from shop import effects
+from shop.tasks.base import AuditedTask
+
+
+@shared_task(soft_time_limit=1, time_limit=30)
+def build_report(report_id):
+    """Waits for data that never comes; the soft time limit makes it return what it has."""
+    try:
+        effects.client().blpop(effects.key("never-pushed:" + report_id), timeout=25)
+    except SoftTimeLimitExceeded:
+        effects.record("reports:partial", report_id)
+        return "partial"
+    return "complete"
+
+
+@shared_task(base=AuditedTask)
+def daily_sales(region):
+    if region not in ("eu", "us"):
+        raise ValueError(f"unknown region {region!r}")
+    effects.record("reports:daily", region)
+    return {"region": region}
+
+
+@shared_task
+def monthly_invoices():
+    effects.record("reports:invoices", True)
+    return "invoiced"
+
+
+@shared_task
+def heartbeat():
+    effects.record("heartbeat", True)
+    return "alive"
