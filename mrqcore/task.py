@@ -86,6 +86,7 @@ class TaskLoader:
         self.config = config
         self.registry = task_registry or registry
         self._cache: dict[str, type[Task]] = {}
+        self._settings: dict[tuple[str, type[Task] | None], dict[str, Any]] = {}
 
     def load(self, path: str) -> type[Task]:
         cached = self._cache.get(path)
@@ -96,13 +97,23 @@ class TaskLoader:
         return task_class
 
     def settings(self, path: str, task_class: type[Task] | None = None) -> dict[str, Any]:
-        """Effective settings of a task: defaults < class attributes < config TASKS."""
-        if task_class is None:
+        """Effective settings of a task: defaults < class attributes < config TASKS.
+
+        Cached per task (the config does not change): this runs for every job.
+        The returned dict is shared; do not modify it.
+        """
+        cached = self._settings.get((path, task_class))
+        if cached is not None:
+            return cached
+        resolved = task_class
+        if resolved is None:
             try:
-                task_class = self.load(path)
+                resolved = self.load(path)
             except TaskError:
-                task_class = None
-        return self.config.task_settings(path, task_class)
+                resolved = None
+        settings = self.config.task_settings(path, resolved)
+        self._settings[(path, task_class)] = settings
+        return settings
 
 
 def import_task(path: str) -> type[Task]:
