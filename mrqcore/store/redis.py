@@ -8,6 +8,7 @@ leaves each job in exactly one place.
 from __future__ import annotations
 
 import importlib.resources
+import threading
 import time
 from typing import Any, Iterable, Sequence
 
@@ -34,6 +35,7 @@ class RedisJobStore(JobStore):
         self.keys = Keys(prefix)
         self.prefix = prefix
         self._scripts = {name: client.register_script(_load_script(name)) for name in _SCRIPTS}
+        self._local = threading.local()
 
     # --- queueing -----------------------------------------------------------------
 
@@ -144,7 +146,13 @@ class RedisJobStore(JobStore):
     # --- waking up ----------------------------------------------------------------
 
     def done_waiter(self, job_id: str) -> Waiter:
-        return _PubSubWaiter(self.redis, self.keys.done_channel(job_id))
+        # One subscription connection per thread (per greenlet under gevent), reused across
+        # waits: redis-py's PubSub.close() disconnects, and a new connection per wait()
+        # costs more than the whole job round trip.
+        subscriber = getattr(self._local, "done_subscriber", None)
+        if subscriber is None:
+            subscriber = self._local.done_subscriber = _ChannelSubscriber(self.redis)
+        return subscriber.waiter(self.keys.done_channel(job_id))
 
     def notify_waiter(self) -> Waiter:
         return _PubSubWaiter(self.redis, self.keys.notify_channel)
@@ -177,5 +185,50 @@ class _PubSubWaiter(Waiter):
     def close(self) -> None:
         try:
             self._pubsub.close()
+        except redis.RedisError:
+            pass
+
+
+class _ChannelSubscriber:
+    """A long-lived PubSub connection that subscribes to one channel at a time."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self._pubsub = client.pubsub()
+
+    def waiter(self, channel: str) -> Waiter:
+        self._pubsub.subscribe(channel)
+        # Wait for the confirmation: from then on, a publish on the channel reaches us.
+        deadline = time.monotonic() + 5.0
+        while time.monotonic() < deadline:
+            message = self._pubsub.get_message(timeout=1.0)
+            if message and message["type"] == "subscribe" and message["channel"] == channel:
+                break
+        return _SubscribedWaiter(self._pubsub, channel)
+
+
+class _SubscribedWaiter(Waiter):
+    """Waits on one channel of a shared subscriber; unsubscribes on close."""
+
+    def __init__(self, pubsub: Any, channel: str) -> None:
+        self._pubsub = pubsub
+        self._channel = channel
+
+    def wait(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        try:
+            while True:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                message = self._pubsub.get_message(timeout=remaining)
+                if message and message["type"] == "message" and message["channel"] == self._channel:
+                    return True
+        except (redis.ConnectionError, redis.TimeoutError):
+            time.sleep(min(timeout, 0.5))
+            return False
+
+    def close(self) -> None:
+        try:
+            self._pubsub.unsubscribe(self._channel)
         except redis.RedisError:
             pass
