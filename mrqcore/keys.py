@@ -18,6 +18,11 @@ in ``lua/*.lua`` must agree (each script's header lists the keys it touches).
 | ``{p}worker:{worker}`` | hash | a worker's last report |
 | ``{p}notify`` | pubsub channel | "jobs were queued", wakes idle workers |
 | ``{p}done:{id}`` | pubsub channel | the job finished, wakes ``Job.wait`` |
+| ``{p}rawq:{queue}`` | list, set or zset | raw items of a raw queue (type by suffix, see ``mrqcore.raw``) |
+| ``{p}rawinflight:{worker}`` | hash | raw items a worker popped but has not turned into jobs yet (job id -> JSON) |
+| ``{p}rawworkers`` | set | worker ids that may have a ``rawinflight`` hash (recovery looks there) |
+| ``{p}running:{path}`` | zset | ids of started jobs of a task with ``max_concurrency``, scored by start time |
+| ``{p}ratelimit:{key}:{window}`` | string | ``ratelimit()`` counter of one fixed window (expires) |
 | ``{p}interrupted`` | zset | ids of jobs that ended ``interrupt``, scored by time; recovery requeues them |
 | ``{p}lock:{name}`` | string | a short maintenance lock (recovery of one dead worker, one pass) |
 | ``{p}sched:last:{entry}`` | string | the latest due time a scheduler queued for one schedule entry |
@@ -50,6 +55,22 @@ class Keys:
 
     def done_channel(self, job_id: str) -> str:
         return f"{self.prefix}done:{job_id}"
+
+    def raw_queue(self, name: str) -> str:
+        return f"{self.prefix}rawq:{name}"
+
+    def raw_inflight(self, worker_id: str) -> str:
+        return f"{self.prefix}rawinflight:{worker_id}"
+
+    def running(self, task_path: str) -> str:
+        return f"{self.prefix}running:{task_path}"
+
+    def ratelimit(self, key: str, window: int) -> str:
+        return f"{self.prefix}ratelimit:{key}:{window}"
+
+    @property
+    def raw_workers(self) -> str:
+        return f"{self.prefix}rawworkers"
 
     @property
     def queues(self) -> str:
