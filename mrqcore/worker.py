@@ -76,6 +76,9 @@ class Worker:
         #: greenlets run beside the job loop for the worker's life; each takes no argument
         self.services: list[Callable[[], None]] = [self._writer_loop, self._promoter_loop,
                                                    self._heartbeat_loop]
+        # Subqueues, raw queues (and raw item recovery), max_concurrency: see mrqcore.queues.
+        from .queues import WorkerFeed
+        self.feed = WorkerFeed(self)
 
     def add_service(self, service: Callable[[], None]) -> None:
         """Run ``service()`` in its own greenlet while the worker runs (killed at stop)."""
@@ -149,7 +152,7 @@ class Worker:
                 if self.max_jobs:
                     count = min(count, self.max_jobs - self.jobs_dequeued)
                 try:
-                    jobs = self.store.dequeue(self.id, self.queues, count, time.time())
+                    jobs = self.feed.fetch(count)
                 except self.store.connection_errors as exc:
                     logger.warning("dequeue failed (%s); retrying", exc)
                     self._graceful.wait(1.0)
@@ -159,7 +162,7 @@ class Worker:
                         self._start(job_id, record)
                     gevent.idle()  # let the new greenlets start before the next dequeue
                     continue
-                if self.burst and self._burst_done():
+                if self.burst and not self.feed.held_back and self._burst_done():
                     self.stop("burst: queues drained")
                     break
                 waiter.wait(self.runtime.config.poll_interval if not self.running else 0.05)
@@ -216,6 +219,7 @@ class Worker:
             self._pending_event.clear()
             try:
                 self.store.finish(self.id, batch)
+                self.feed.after_finish(batch)
             except self.store.connection_errors as exc:
                 logger.warning("could not record %d finished jobs (%s); retrying", len(batch), exc)
                 self._pending[:0] = batch
