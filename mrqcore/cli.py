@@ -81,19 +81,21 @@ def cli() -> None:
 @click.option("--max-time", type=float, default=None, help="Exit after this many seconds.")
 @click.option("--max-memory", type=int, default=None, help="Exit gracefully above this RSS (MB).")
 @click.option("--burst", is_flag=True, default=None, help="Drain the queues, then exit.")
+@click.option("--scheduler", is_flag=True, default=None,
+              help="Also queue the periodic jobs of scheduler_tasks (see docs/scheduler.md).")
 @click.option("--name", default=None, help="Worker name.")
 @click.option("--app", "-A", "app", default=None, help="Import this app (module or module:attr) first.")
 @click.option("--log-level", default=None, help="DEBUG, INFO, WARNING...")
 @config_options
 def worker(queues: tuple[str, ...], greenlets: int | None, processes: int | None, max_jobs: int | None,
-           max_time: float | None, max_memory: int | None, burst: bool | None, name: str | None,
-           app: str | None, log_level: str | None, config_file: str | None, redis: str | None,
+           max_time: float | None, max_memory: int | None, burst: bool | None, scheduler: bool | None,
+           name: str | None, app: str | None, log_level: str | None, config_file: str | None, redis: str | None,
            redis_prefix: str | None) -> None:
     """Serve QUEUES (first listed, first served; default: the configured queues)."""
     overrides: dict[str, Any] = {"greenlets": greenlets, "processes": processes, "max_jobs": max_jobs,
                                  "max_time": max_time, "max_memory": max_memory, "burst": burst,
                                  "name": name, "redis": redis, "redis_prefix": redis_prefix,
-                                 "log_level": log_level}
+                                 "log_level": log_level, "scheduler": scheduler}
     for key, value in load_app(app).items():
         if overrides.get(key) is None:
             overrides[key] = value
@@ -107,8 +109,13 @@ def worker(queues: tuple[str, ...], greenlets: int | None, processes: int | None
         from .supervisor import Supervisor, child_command
         sys.exit(Supervisor(child_command(sys.argv[1:]), config.processes,
                             replace_clean_exits=not config.burst).run())
+    from .exceptions import ConfigError
     from .worker import Worker
-    sys.exit(Worker(runtime).run())
+    try:
+        worker_obj = Worker(runtime)
+    except ConfigError as exc:  # e.g. a bad scheduler_tasks entry
+        raise click.UsageError(str(exc)) from exc
+    sys.exit(worker_obj.run())
 
 
 @cli.command()

@@ -76,6 +76,14 @@ class Worker:
         #: greenlets run beside the job loop for the worker's life; each takes no argument
         self.services: list[Callable[[], None]] = [self._writer_loop, self._promoter_loop,
                                                    self._heartbeat_loop]
+        # Every worker recovers lost and interrupted jobs (mrqcore.maintenance); with the
+        # `scheduler` setting it also queues periodic jobs (a bad entry: ConfigError here).
+        from .maintenance import Recovery
+        recovery = Recovery(runtime, worker_id=self.id, active=lambda: not self._graceful.is_set())
+        self.add_service(recovery.service)
+        if config.scheduler:
+            from .scheduler import Scheduler
+            self.add_service(Scheduler(runtime).service)
         # Subqueues, raw queues (and raw item recovery), max_concurrency: see mrqcore.queues.
         from .queues import WorkerFeed
         self.feed = WorkerFeed(self)
