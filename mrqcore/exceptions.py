@@ -138,12 +138,28 @@ class WorkerInterrupt(JobInterrupt):
     status = "interrupt"
 
 
+class DelayInterrupt(JobInterrupt):
+    """Put the running job back to wait ``delay`` seconds without counting a retry.
+
+    The job ends this run with status ``queued`` and waits in the scheduled
+    set (rate limits, Celery's ``Reject(requeue=True)``, ``acks_late`` after a
+    worker shutdown). ``retry_count`` and ``max_retries`` are untouched.
+    """
+
+    status = "queued"
+
+    def __init__(self, delay: float = 0.0, queue: str | None = None, reason: str = "delayed") -> None:
+        self.delay = delay
+        self.queue = queue
+        super().__init__(f"{reason} (delay={delay}, queue={queue})")
+
+
 MRQC_EXCEPTIONS = (MrqcError, JobInterrupt)
 
 __all__ = [
     "MrqcError", "ConfigError", "TaskError", "TaskNotFoundError", "NotATaskError",
     "SerializationError", "JobNotFoundError", "JobStateError", "JobFailedError",
     "WaitTimeoutError", "StoreError", "JobInterrupt", "RetryInterrupt",
-    "MaxRetriesInterrupt", "AbortInterrupt", "JobTimeoutInterrupt", "WorkerInterrupt",
+    "MaxRetriesInterrupt", "AbortInterrupt", "JobTimeoutInterrupt", "WorkerInterrupt", "DelayInterrupt",
     "MRQC_EXCEPTIONS",
 ]

@@ -9,6 +9,7 @@ This is where the statuses are decided:
 | raised an Exception | failed | traceback, exceptiontype |
 | ``retry_current_job()`` under max_retries | retry | retry_count + 1, parked until the delay passes |
 | ``retry_current_job()`` at max_retries | maxretries | |
+| ``DelayInterrupt(delay)`` (rate limit, requeue) | queued | parked until the delay passes, retry_count unchanged |
 | ``abort_current_job()`` | abort | |
 | ran past its timeout | timeout | traceback of where it was |
 | worker shut down (SIGTERM, 2x SIGINT) | interrupt | traceback of where it was |
@@ -27,7 +28,7 @@ import gevent
 
 from . import middleware, serialization
 from .context import reset_current_job, set_current_job
-from .exceptions import (AbortInterrupt, JobInterrupt, JobTimeoutInterrupt, RetryInterrupt,
+from .exceptions import (AbortInterrupt, DelayInterrupt, JobInterrupt, JobTimeoutInterrupt, RetryInterrupt,
                          WorkerInterrupt)
 from .job import Job, _decode, ttl_for_status
 from .store.base import Finish
@@ -93,6 +94,9 @@ def perform(job: RunningJob) -> Finish:
         except (AbortInterrupt, JobTimeoutInterrupt, WorkerInterrupt) as interrupt:
             exc = interrupt
             fin = _failure(job, interrupt.status, interrupt)
+        except DelayInterrupt as interrupt:
+            exc = interrupt
+            fin = _delay(job, interrupt)
         except JobInterrupt as interrupt:
             exc = interrupt
             fin = _failure(job, interrupt.status, interrupt)
@@ -154,4 +158,14 @@ def _retry(job: RunningJob, interrupt: RetryInterrupt) -> Finish:
         fields["queue"] = interrupt.queue
     fin = _finish(job, "retry", fields, final=False)
     fin.due = time.time() + max(float(delay), 0.0)
+    return fin
+
+
+def _delay(job: RunningJob, interrupt: DelayInterrupt) -> Finish:
+    """Back to waiting (status queued, in the scheduled set), retry_count unchanged."""
+    fields: dict[str, str] = {}
+    if interrupt.queue:
+        fields["queue"] = interrupt.queue
+    fin = _finish(job, "queued", fields, final=False)
+    fin.due = time.time() + max(float(interrupt.delay), 0.0)
     return fin
