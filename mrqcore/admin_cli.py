@@ -1,0 +1,201 @@
+"""Admin commands: ``mrqc status | queues | workers | jobs | requeue | cancel | pause | resume | recover``.
+
+Each prints a short table, or with ``--json`` one JSON document (the shapes
+are documented in docs/admin.md and come straight from ``mrqcore.admin``).
+Job filters (``--status --queue --path --exceptiontype --worker``) may be
+repeated (any of the values matches) and take globs (``--path 'app.*'``).
+"""
+from __future__ import annotations
+
+import json
+import time
+from typing import Any, Callable
+
+import click
+
+from .cli import build_runtime, config_options
+
+FILTER_NAMES = ("status", "queue", "path", "exceptiontype", "worker")
+
+
+def register(cli: click.Group) -> None:
+    for command in (status, queues, workers, jobs, requeue, cancel, pause, resume, recover):
+        cli.add_command(command)
+
+
+def _json_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")(func)
+
+
+def _filter_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    for name in reversed(FILTER_NAMES):
+        func = click.option(f"--{name}", name, multiple=True, metavar="VALUE",
+                            help=f"Only jobs with this {name} (repeatable; globs allowed).")(func)
+    return func
+
+
+def _runtime(config_file: str | None, redis: str | None, redis_prefix: str | None) -> Any:
+    return build_runtime(config_file, {"redis": redis, "redis_prefix": redis_prefix})
+
+
+def _filters(values: dict[str, Any]) -> dict[str, list[str] | None]:
+    return {name: list(values[name]) or None for name in FILTER_NAMES}
+
+
+def _emit(as_json: bool, data: Any, human: Callable[[], None]) -> None:
+    if as_json:
+        click.echo(json.dumps(data, indent=2, sort_keys=True))
+    else:
+        human()
+
+
+def _table(rows: list[list[Any]], header: list[str]) -> None:
+    cells = [header] + [["" if v is None else str(v) for v in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+    for row in cells:
+        click.echo("  ".join(value.ljust(width) for value, width in zip(row, widths)).rstrip())
+
+
+def _when(epoch: float | None) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(epoch)) if epoch else ""
+
+
+@click.command()
+@_json_option
+@config_options
+def status(as_json: bool, config_file: str | None, redis: str | None, redis_prefix: str | None) -> None:
+    """Job counts by queue and status."""
+    from .admin import status_counts
+    data = status_counts(runtime=_runtime(config_file, redis, redis_prefix))
+
+    def human() -> None:
+        statuses = sorted(data["by_status"])
+        rows = [[queue] + [counts.get(s, 0) for s in statuses] for queue, counts in data["by_queue"].items()]
+        rows.append(["(all)"] + [data["by_status"][s] for s in statuses])
+        _table(rows, ["queue"] + statuses)
+        click.echo(f"{data['total']} jobs")
+
+    _emit(as_json, data, human)
+
+
+@click.command()
+@_json_option
+@config_options
+def queues(as_json: bool, config_file: str | None, redis: str | None, redis_prefix: str | None) -> None:
+    """Known queues with their size, paused state and raw kind."""
+    from .admin import list_queues
+    data = list_queues(runtime=_runtime(config_file, redis, redis_prefix))
+    _emit(as_json, data, lambda: _table(
+        [[q["name"], q["size"], "paused" if q["paused"] else "", q["kind"] or ""] for q in data],
+        ["queue", "size", "paused", "raw kind"]))
+
+
+@click.command()
+@_json_option
+@config_options
+def workers(as_json: bool, config_file: str | None, redis: str | None, redis_prefix: str | None) -> None:
+    """Workers with a heartbeat entry (alive or lost)."""
+    from .admin import list_workers
+    data = list_workers(runtime=_runtime(config_file, redis, redis_prefix))
+    _emit(as_json, data, lambda: _table(
+        [[w["id"], "alive" if w["alive"] else "LOST", w["status"], ",".join(w["queues"]), w["inflight"],
+          w["jobs_done"], _when(w["last_heartbeat"])] for w in data],
+        ["worker", "state", "status", "queues", "inflight", "done", "last heartbeat (UTC)"]))
+
+
+@click.command()
+@_filter_options
+@click.option("--limit", type=int, default=100, show_default=True, help="At most this many (0: all).")
+@_json_option
+@config_options
+def jobs(limit: int, as_json: bool, config_file: str | None, redis: str | None, redis_prefix: str | None,
+         **filters: Any) -> None:
+    """Jobs matching the filters, most recently updated first."""
+    from .admin import find_jobs
+    data = find_jobs(**_filters(filters), limit=limit or None, runtime=_runtime(config_file, redis, redis_prefix))
+    _emit(as_json, data, lambda: _table(
+        [[j["id"], j.get("status"), j.get("queue"), j.get("path"), j.get("exceptiontype") or "",
+          _when(j.get("dateupdated"))] for j in data],
+        ["id", "status", "queue", "path", "exceptiontype", "updated (UTC)"]))
+
+
+@click.command()
+@_filter_options
+@click.option("--limit", type=int, default=0, help="At most this many (default: all that match).")
+@_json_option
+@config_options
+def requeue(limit: int, as_json: bool, config_file: str | None, redis: str | None, redis_prefix: str | None,
+            **filters: Any) -> None:
+    """Queue the matching jobs again (queued and started ones are skipped)."""
+    from .admin import requeue_jobs
+    try:
+        data = requeue_jobs(**_filters(filters), limit=limit or None,
+                            runtime=_runtime(config_file, redis, redis_prefix))
+    except ValueError as exc:
+        raise click.UsageError(f"{exc} (e.g. --status failed)") from exc
+    _emit(as_json, data, lambda: click.echo(
+        f"requeued {len(data['requeued'])} jobs, skipped {len(data['skipped'])}"))
+
+
+@click.command()
+@_filter_options
+@click.option("--limit", type=int, default=0, help="At most this many (default: all that match).")
+@_json_option
+@config_options
+def cancel(limit: int, as_json: bool, config_file: str | None, redis: str | None, redis_prefix: str | None,
+           **filters: Any) -> None:
+    """Cancel the matching jobs (queued/retry: never run; started: marked only)."""
+    from .admin import cancel_jobs
+    try:
+        data = cancel_jobs(**_filters(filters), limit=limit or None,
+                           runtime=_runtime(config_file, redis, redis_prefix))
+    except ValueError as exc:
+        raise click.UsageError(f"{exc} (e.g. --queue NAME)") from exc
+    _emit(as_json, data, lambda: click.echo(
+        f"cancelled {len(data['cancelled'])} jobs, {len(data['cancel_requested'])} running ones marked, "
+        f"skipped {len(data['skipped'])}"))
+
+
+@click.command()
+@click.argument("queue")
+@_json_option
+@config_options
+def pause(queue: str, as_json: bool, config_file: str | None, redis: str | None, redis_prefix: str | None) -> None:
+    """Stop workers from taking jobs from QUEUE (running jobs go on; queueing still works)."""
+    from .queues import pause_queue, paused_queues
+    runtime = _runtime(config_file, redis, redis_prefix)
+    try:
+        pause_queue(queue, runtime=runtime)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="QUEUE") from exc
+    data = {"paused": paused_queues(runtime=runtime)}
+    _emit(as_json, data, lambda: click.echo(f"paused {queue}"))
+
+
+@click.command()
+@click.argument("queue")
+@_json_option
+@config_options
+def resume(queue: str, as_json: bool, config_file: str | None, redis: str | None, redis_prefix: str | None) -> None:
+    """Let workers take jobs from QUEUE again."""
+    from .queues import paused_queues, resume_queue
+    runtime = _runtime(config_file, redis, redis_prefix)
+    try:
+        resume_queue(queue, runtime=runtime)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="QUEUE") from exc
+    data = {"paused": paused_queues(runtime=runtime)}
+    _emit(as_json, data, lambda: click.echo(f"resumed {queue}"))
+
+
+@click.command()
+@_json_option
+@config_options
+def recover(as_json: bool, config_file: str | None, redis: str | None, redis_prefix: str | None) -> None:
+    """Run one full recovery pass now (workers do this by themselves every few seconds)."""
+    from .maintenance import recover as run_recovery
+    report = run_recovery(_runtime(config_file, redis, redis_prefix), full=True).to_dict()
+    _emit(as_json, report, lambda: click.echo(
+        f"lost workers: {len(report['lost_workers'])}, requeued lost jobs: {len(report['requeued_lost'])}, "
+        f"requeued interrupted jobs: {len(report['requeued_interrupted'])}, "
+        f"cleaned: {report['cleaned_inflight'] + report['cleaned_scheduled']}"))
