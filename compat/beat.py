@@ -227,6 +227,9 @@ def find_app(spec: str) -> Any:
 
 
 def _beat_schedule(app: Any) -> Any:
+    finalize = getattr(app, "finalize", None)
+    if callable(finalize):
+        finalize()  # sends on_after_configure, where projects call add_periodic_task
     return _conf_get(app, "beat_schedule") or {}
 
 

@@ -3,4 +3,4 @@
 ``test_acceptance.py`` copies the project to a temporary folder and runs its
 suite in a separate pytest process, against real Celery or against mrqc.
 """
-collect_ignore = ["project"]
+collect_ignore = ["project", "fixture_suite"]

@@ -84,6 +84,8 @@ def shop_env(redis_url: str) -> Iterator[dict[str, str]]:
         "SHOP_BROKER_URL": url, "SHOP_KEY_PREFIX": prefix,
         "SHOP_EFFECTS_URL": url, "SHOP_EFFECTS_PREFIX": prefix + "fx:",
         "SHOP_HEARTBEAT_SECONDS": "1",
+        # mrqc takes its key prefix from its own config (Celery's global_keyprefix is not read)
+        "MRQC_REDIS_PREFIX": prefix,
     })
     env.pop("SHOP_EAGER", None)
     env.pop("SHOP_EXPECT_BEAT", None)
@@ -200,3 +202,23 @@ def test_project_on_real_celery_eager(tmp_path: Path, shop_env: dict[str, str]) 
     """The same suite in Celery's own eager mode (not required in CI)."""
     project = copy_project(tmp_path / "project", "celery")
     run_suite(project, dict(shop_env, SHOP_EAGER="1"))
+
+
+# --- mrqc.contrib.pytest, used the Celery way ---------------------------------------------
+
+
+@pytest.mark.timeout(300)
+def test_pytest_fixtures_suite(tmp_path: Path, redis_url: str) -> None:
+    """``fixture_suite/`` is a user's test folder using Celery's fixtures via ``pytest_plugins``.
+
+    It runs in its own pytest process (the plugin is enabled by its root
+    conftest, as a user would), with Celery installed too: no clash.
+    """
+    suite = tmp_path / "fixture_suite"
+    shutil.copytree(HERE / "fixture_suite", suite, ignore=shutil.ignore_patterns("__pycache__"))
+    env = dict(os.environ, FIXTURE_REDIS_URL=redis_url,
+               PYTHONPATH=os.pathsep.join([str(suite), str(ROOT)]))
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--timeout=60",
+                           "test_fixtures.py"], cwd=suite, env=env, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True, timeout=280)
+    assert proc.returncode == 0, proc.stdout[-8000:]

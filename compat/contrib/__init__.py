@@ -1,0 +1,1 @@
+"""``mrqc.contrib``: helpers mirroring ``celery.contrib`` (``pytest`` fixtures, the ``testing`` worker)."""
