@@ -17,7 +17,7 @@ from typing import Any, Callable
 import click
 
 #: modules whose ``register(cli)`` adds commands; a missing optional one is skipped
-COMMAND_MODULES = ["mrqcore.admin_cli", "mrqcore.scheduler_cli", "mrqc.cli_commands"]
+COMMAND_MODULES = ["mrqcore.admin_cli", "mrqcore.scheduler_cli", "mrqc.cli_commands", "mrqc.beat"]
 
 
 def config_options(func: Callable[..., Any]) -> Callable[..., Any]:
