@@ -181,7 +181,8 @@ class WorkerFeed:
         self._expanded: list[str] = []
         self._paused: set[str] = set()
         self._refreshed_at = 0.0
-        self._has_roots = any(q.endswith("/") for q in self.configured)
+        # Subqueue names need the refresh too: pausing their root pauses them.
+        self._has_roots = any("/" in q for q in self.configured)
         worker.add_service(raw_recovery_service(self.runtime))
 
     def queues(self, now: float) -> list[str]:

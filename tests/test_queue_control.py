@@ -126,3 +126,15 @@ def test_max_concurrency_slot_of_a_killed_worker_frees_itself(config_values, run
     wait_for(lambda: status(second) == "success", timeout=30, message="second ran")
     # the lost first job was requeued by recovery and ran again under the limit
     wait_for(lambda: status(first) == "success", timeout=30, message="first ran again")
+
+
+def test_root_pause_applies_to_a_subqueue_listed_by_name(runtime, start_worker):
+    pause_queue("crawl/")
+    held = queue_job(RECORD, {"item": "c1"}, queue="crawl/x")
+    start_worker("crawl/x", "fast")
+    for n in range(3):
+        probe = queue_job(RECORD, {"item": f"f{n}"}, queue="fast")
+        wait_for(lambda: status(probe) == "success", message="fast job done")
+    assert status(held) == "queued"
+    resume_queue("crawl/")
+    wait_for(lambda: status(held) == "success", message="subqueue served after resume")
