@@ -90,6 +90,18 @@ def queue_sizes(*, runtime: Runtime | None = None) -> dict[str, int]:
     return {name: queue_size(name, runtime=runtime) for name in sorted(_known(runtime))}
 
 
+def report_queue_sizes(*, runtime: Runtime | None = None) -> dict[str, int]:
+    """Send each queue's size to the metric hook as ``queues.size`` (``queue=name``); return them.
+
+    Sizes are gauges: call this from a periodic job or your scraper, not per event.
+    """
+    runtime = runtime or get_runtime()
+    sizes = queue_sizes(runtime=runtime)
+    for name, size in sizes.items():
+        runtime.metric("queues.size", size, queue=name)
+    return sizes
+
+
 def expand_queues(names: Sequence[str], known: Sequence[str] | set[str]) -> list[str]:
     """``names`` with each ``root/`` replaced by the known ``root/...`` queues (sorted).
 
@@ -246,5 +258,5 @@ def _check_name(name: str) -> None:
         raise ValueError(f"a queue name must be a non-empty str, got {name!r}")
 
 
-__all__ = ["pause_queue", "resume_queue", "paused_queues", "queue_size", "queue_sizes",
+__all__ = ["pause_queue", "resume_queue", "paused_queues", "queue_size", "queue_sizes", "report_queue_sizes",
            "expand_queues", "ConcurrencyLimiter", "WorkerFeed"]

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from mrqcore.helpers import metric, ratelimit
-from mrqcore.job import queue_job, queue_jobs
+from mrqcore.job import queue_jobs
 from mrqcore.raw import queue_raw_jobs
 from tests.conftest import wait_for
 
@@ -102,3 +102,14 @@ def test_worker_emits_enqueue_dequeue_and_status_metrics(config_values, runtime,
     assert "jobs.dequeued|1|m_raw" in lines and "jobs.dequeued|2|m" in lines
     assert lines.count("jobs.status.success|1|None") == 2
     assert lines.count("jobs.status.failed|1|None") == 1
+
+
+def test_report_queue_sizes_sends_gauges(config_values, runtime):
+    from mrqcore.queues import report_queue_sizes
+    config_values["raw_queues"] = {}
+    queue_jobs("tests.tasks.depth_a.RecordItem", [{"item": "a"}, {"item": "b"}], queue="g")
+    queue_raw_jobs("g_set", ["x", "y", "z"])
+    seen = []
+    runtime.metric_hook = lambda name, value, **kw: seen.append((name, value, kw))
+    assert report_queue_sizes() == {"g": 2, "g_set": 3}
+    assert seen == [("queues.size", 2, {"queue": "g"}), ("queues.size", 3, {"queue": "g_set"})]

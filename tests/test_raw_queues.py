@@ -109,7 +109,10 @@ def test_sorted_set_lowest_score_first(raw_config, runtime, run_burst):
     assert queue.items() == ["z", "a", "b", "c"]
     run_burst("items_sorted_set", "--greenlets", "1")
     assert done(runtime) == ["z", "a", "b", "c"]
-    assert len(records(runtime)) == 4 and queue.size() == 0
+    assert queue.size() == 0
+    recs = records(runtime)
+    assert sorted(r["raw_param"] for r in recs) == ["a", "b", "c", "z"]
+    assert {(r["status"], r["raw_queue"]) for r in recs} == {("success", "items_sorted_set")}
 
 
 def test_timed_set_serves_due_items_only(raw_config, runtime, run_burst):
@@ -121,6 +124,9 @@ def test_timed_set_serves_due_items_only(raw_config, runtime, run_burst):
     run_burst("items_timed_set", "--greenlets", "1")
     assert done(runtime) == ["older", "old", "bare"]
     assert queue.items() == ["later"] and queue.due_count() == 0
+    recs = records(runtime)
+    assert sorted(r["raw_param"] for r in recs) == ["bare", "old", "older"]
+    assert {(r["status"], r["raw_queue"]) for r in recs} == {("success", "items_timed_set")}
 
 
 def test_timed_set_pushback_keeps_item_until_success(raw_config, runtime, run_burst):

@@ -1,69 +1,22 @@
-"""Raw queues: very high volume queues that hold bare parameters, not job records.
+"""The four raw queue classes behind one interface, and the one place a name picks a class.
 
-A raw queue stores only a short string per item (an id, a URL...). No job record
-exists until a worker takes the item and turns it into a job with the queue's
-``job_factory``. The queue's type comes from its name's suffix, as in MRQ:
-
-| suffix | class | Redis type | served |
-|---|---|---|---|
-| ``_raw`` | ``RawListQueue`` | list | first in, first out |
-| ``_set`` | ``RawSetQueue`` | set | any order; an item queued twice is held once |
-| ``_sorted_set`` | ``RawSortedSetQueue`` | zset | lowest score first |
-| ``_timed_set`` | ``RawTimedSetQueue`` | zset | items whose timestamp score has passed, oldest first |
-
-``raw_queue_for(name)`` is the one place a name becomes a queue object; nothing
-else looks at suffixes. Per-queue settings live in the ``raw_queues`` setting::
-
-    RAW_QUEUES = {
-        "crawl_raw": {
-            "job_factory": "myapp.raw.url_to_job",   # or a callable: item -> {"path", "params", "queue"?}
-            "retry_queue": "crawl",                  # queue the created jobs belong to (default: default_queue)
-            "statuses_no_storage": ["success"],      # delete the record at once on these statuses
-        },
-        "refresh_timed_set": {"job_factory": ..., "pushback_seconds": 300},
-    }
-
-Never losing an item: a worker's pop (``lua/raw_pop.lua``) moves items into its
-raw-inflight hash in the same atomic step; ``lua/raw_start.lua`` writes the job
-record (status started, held by the worker) and deletes the raw-inflight entry in
-one step. If the worker dies in between, ``requeue_lost_raw_items`` (run by every
-worker as a service) gives the items of dead workers back to their queues. Once
-the job exists, it is an ordinary started job: lost-job recovery covers it.
-A timed set with ``pushback_seconds`` is MRQ's at-least-once mode: a pop only
-pushes the item's timestamp forward by that many seconds; the item is removed when
-its job succeeds, and otherwise comes back by itself.
-
-This module does not run jobs; the worker does (``mrqcore.queues.WorkerFeed``).
+See ``mrqcore.raw`` for the model. Nothing else in mrqc looks at raw suffixes.
 """
 from __future__ import annotations
 
 import abc
 import importlib.resources
-import logging
 import time
-import traceback
 import uuid
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
-import gevent
-
-from . import serialization
-from .config import _suggest, resolve_callable
-from .exceptions import ConfigError, SerializationError
-from .helpers import safe_metric
-from .runtime import Runtime, get_runtime
-
-if TYPE_CHECKING:
-    from .store.base import Finish
-
-logger = logging.getLogger("mrqc.raw")
+from ..config import _suggest, resolve_callable
+from ..exceptions import ConfigError, SerializationError
+from ..runtime import Runtime, get_runtime
 
 #: keys accepted in one ``raw_queues`` entry
 RAW_QUEUE_SETTINGS = ("job_factory", "retry_queue", "statuses_no_storage", "pushback_seconds")
-
-
-# --- public API ----------------------------------------------------------------------
 
 
 def queue_raw_jobs(queue: str, params_list: Iterable[Any] | Mapping[str, float], batch_size: int = 1000,
@@ -98,35 +51,6 @@ def raw_queue_for(name: str, runtime: Runtime | None = None) -> "RawQueue":
         raise ValueError(f"{name!r} is not a raw queue name: it must end with one of "
                          f"{', '.join(s for s, _ in _SUFFIXES)}")
     return cls(name, runtime or get_runtime())
-
-
-def requeue_lost_raw_items(runtime: Runtime | None = None, lost_after: float | None = None,
-                           now: float | None = None) -> int:
-    """Give back the popped-but-not-started raw items of dead workers; returns how many.
-
-    A worker is dead when it is not in ``{prefix}workers`` or its last heartbeat
-    is older than ``lost_after`` seconds (the ``worker_lost_after`` setting by
-    default). Safe to run from many workers at once: each give-back is one
-    atomic script, and a worker that only looked dead will find its items gone
-    and skip them (``lua/raw_start.lua``), so an item never runs twice this way.
-    """
-    runtime = runtime or get_runtime()
-    store = runtime.store
-    keys = store.keys
-    lost_after = runtime.config.worker_lost_after if lost_after is None else lost_after
-    now = time.time() if now is None else now
-    candidates = list(store.redis.smembers(keys.raw_workers))
-    if not candidates:
-        return 0
-    beats = store.redis.zmscore(keys.workers, candidates)
-    given = 0
-    for worker_id, beat in zip(candidates, beats):
-        if beat is None or beat < now - lost_after:
-            count = int(_script(runtime, "raw_recover")(args=[store.prefix, worker_id]))
-            if count:
-                logger.warning("gave back %d raw items popped by dead worker %s", count, worker_id)
-            given += count
-    return given
 
 
 # --- queue classes -------------------------------------------------------------------
@@ -359,176 +283,6 @@ def _kind_for(name: str) -> type[RawQueue] | None:
             return cls
     return None
 
-
-# --- turning items into jobs (used by the worker) ------------------------------------
-
-
-class RawFeeder:
-    """Takes items from raw queues and turns them into started jobs held by one worker."""
-
-    def __init__(self, runtime: Runtime, worker_id: str) -> None:
-        self.runtime = runtime
-        self.worker_id = worker_id
-        self._queues: dict[str, RawQueue] = {}
-        self._broken: set[str] = set()
-        #: job id -> (queue, item) for jobs needing work when they finish
-        self._finishing: dict[str, tuple[RawQueue, str]] = {}
-        self._registered = False
-
-    def queue(self, name: str) -> RawQueue:
-        queue = self._queues.get(name)
-        if queue is None:
-            queue = self._queues[name] = raw_queue_for(name, self.runtime)
-        return queue
-
-    def fetch(self, names: Sequence[str], count: int, now: float) -> list[tuple[str, dict[str, str]]]:
-        """Up to ``count`` started jobs made from the raw queues ``names``, first names first."""
-        if not names or count <= 0:
-            return []
-        self._announce()
-        out: list[tuple[str, dict[str, str]]] = []
-        for name in names:
-            if len(out) >= count:
-                break
-            queue = self._usable(name)
-            if queue is None:
-                continue
-            popped = queue.pop(self.worker_id, count - len(out), now)
-            if popped:
-                safe_metric(self.runtime, "jobs.dequeued", len(popped), queue=name)
-                out += self._start(queue, popped, now)
-        return out
-
-    def track(self, job_id: str, record: Mapping[str, str]) -> None:
-        """Remember a starting job made from a raw item if its end needs raw queue work.
-
-        Called for every job the worker starts, so a retried raw job dequeued
-        from its retry queue is handled like the first run.
-        """
-        name = record.get("raw_queue")
-        if not name or "raw_param" not in record:
-            return
-        try:
-            queue = self.queue(name)
-        except (ConfigError, ValueError):
-            return
-        if queue.settings.statuses_no_storage or not queue.tracks_items:
-            self._finishing[job_id] = (queue, record["raw_param"])
-
-    def after_finish(self, finishes: Sequence["Finish"]) -> None:
-        """Apply raw queue settings to recorded finishes: pushback removal, statuses_no_storage.
-
-        A retried job (``due`` set) is forgotten here and tracked again when it
-        is dequeued for its next run. Never raises on a Redis error: nothing is
-        lost if this is skipped (a pushed-back item runs again, a record expires).
-        """
-        todo = [(fin, self._finishing.pop(fin.id)) for fin in finishes if fin.id in self._finishing]
-        todo = [(fin, entry) for fin, entry in todo if fin.due is None]
-        if not todo:
-            return
-        keys = self.runtime.keys
-        pipe = self.runtime.redis.pipeline(transaction=False)
-        for fin, (queue, item) in todo:
-            if fin.status == "success" and not queue.tracks_items:
-                pipe.zrem(queue.key, item)
-            if fin.status in queue.settings.statuses_no_storage:
-                pipe.delete(keys.job(fin.id), keys.joblog(fin.id))
-        try:
-            pipe.execute()
-        except self.runtime.store.connection_errors as exc:
-            logger.warning("raw queue clean-up after %d jobs failed (%s)", len(todo), exc)
-
-    # --- helpers ---
-
-    def _announce(self) -> None:
-        # Pop only once this worker is visible in {prefix}workers: before that, recovery
-        # run by other workers would take our items back (safely, but uselessly). The
-        # heartbeat greenlet may not have run yet (first loop, burst): write one now.
-        if not self._registered:
-            keys = self.runtime.keys
-            self.runtime.redis.zadd(keys.workers, {self.worker_id: time.time()})
-            self._registered = True
-
-    def _usable(self, name: str) -> RawQueue | None:
-        try:
-            queue = self.queue(name)
-        except ConfigError as exc:
-            if name not in self._broken:
-                self._broken.add(name)
-                logger.error("not serving raw queue %r: %s", name, exc)
-            return None
-        if queue.settings.job_factory is None:
-            if name not in self._broken:
-                self._broken.add(name)
-                logger.error("not serving raw queue %r: raw_queues[%r] has no job_factory", name, name)
-            return None
-        return queue
-
-    def _start(self, queue: RawQueue, popped: list[tuple[str, str]], now: float) -> list[tuple[str, dict[str, str]]]:
-        tracked = "1" if queue.tracks_items else "0"
-        args: list[Any] = [self.runtime.store.prefix, self.worker_id, repr(now)]
-        records: dict[str, tuple[dict[str, str], bool]] = {}
-        for job_id, item in popped:
-            fields, job_queue, runnable = self._job_fields(queue, item)
-            ttl = 0 if runnable else int(self.runtime.config.default_ttl)
-            args += (job_id, tracked, "1" if runnable else "0", job_queue, ttl, len(fields))
-            for name, value in fields.items():
-                args += (name, value)
-            record = dict(fields, queue=job_queue, datequeued=repr(now), dateupdated=repr(now))
-            if runnable:
-                record.update(status="started", worker=self.worker_id, datestarted=repr(now))
-            records[job_id] = (record, runnable)
-        written = _script(self.runtime, "raw_start")(args=args)
-        out = []
-        for job_id in written:
-            record, runnable = records[job_id]
-            if runnable:
-                out.append((job_id, record))
-        return out
-
-    def _job_fields(self, queue: RawQueue, item: str) -> tuple[dict[str, str], str, bool]:
-        """The record fields of the job made from ``item``; a failing factory gives a failed record."""
-        settings = queue.settings
-        base = {"raw_queue": queue.name, "raw_param": item, "retry_count": "0"}
-        try:
-            spec = settings.job_factory(item)  # type: ignore[misc]
-            if not isinstance(spec, Mapping) or not isinstance(spec.get("path"), str) or not spec["path"]:
-                raise TypeError(f"job_factory of raw queue {queue.name!r} must return a dict with a "
-                                f"'path' str and a 'params' dict, got {spec!r}")
-            params = spec.get("params") or {}
-            if not isinstance(params, Mapping):
-                raise TypeError(f"job_factory of raw queue {queue.name!r} returned params that are "
-                                f"not a dict: {params!r}")
-            fields = dict(base, path=spec["path"],
-                          params=serialization.dumps_checked(dict(params), "params").decode())
-            return fields, str(spec.get("queue") or settings.retry_queue), True
-        except Exception as exc:  # the factory is user code: record the failure, keep the item
-            logger.exception("job_factory of raw queue %r failed on %r", queue.name, item)
-            now = repr(time.time())
-            factory = settings.job_factory
-            path = f"{getattr(factory, '__module__', '?')}.{getattr(factory, '__qualname__', repr(factory))}"
-            fields = dict(base, path=path, status="failed", datedone=now,
-                          params=serialization.dumps({"raw_param": item}).decode(),
-                          exceptiontype=type(exc).__name__, traceback=traceback.format_exc())
-            return fields, settings.retry_queue, False
-
-
-def raw_recovery_service(runtime: Runtime) -> Callable[[], None]:
-    """A worker service (``Worker.add_service``) running ``requeue_lost_raw_items`` periodically."""
-    config = runtime.config
-    interval = max(config.poll_interval, min(config.heartbeat_interval, config.worker_lost_after / 2))
-
-    def service() -> None:
-        while True:
-            try:
-                requeue_lost_raw_items(runtime)
-            except runtime.store.connection_errors as exc:
-                logger.warning("raw item recovery failed (%s)", exc)
-            gevent.sleep(interval)
-
-    return service
-
-
 # --- helpers -------------------------------------------------------------------------
 
 
@@ -581,6 +335,5 @@ def _script(runtime: Runtime, name: str) -> Any:
     return script
 
 
-__all__ = ["queue_raw_jobs", "is_raw_queue", "raw_queue_for", "requeue_lost_raw_items",
-           "RawQueue", "RawListQueue", "RawSetQueue", "RawSortedSetQueue", "RawTimedSetQueue",
-           "RawQueueSettings", "RawFeeder", "raw_recovery_service", "RAW_QUEUE_SETTINGS"]
+__all__ = ["queue_raw_jobs", "is_raw_queue", "raw_queue_for", "RawQueue", "RawListQueue", "RawSetQueue",
+           "RawSortedSetQueue", "RawTimedSetQueue", "RawQueueSettings", "RAW_QUEUE_SETTINGS"]
