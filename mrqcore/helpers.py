@@ -37,6 +37,8 @@ def ratelimit(key: str, limit: int, per: float = 1, redis: Any = None) -> int:
     """
     if not isinstance(key, str) or not key:
         raise ValueError(f"ratelimit key must be a non-empty str, got {key!r}")
+    if isinstance(limit, float) and limit.is_integer():
+        limit = int(limit)
     if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
         raise ValueError(f"ratelimit limit must be an int >= 0, got {limit!r}")
     if isinstance(per, bool) or not isinstance(per, (int, float)) or per <= 0:

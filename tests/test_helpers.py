@@ -64,6 +64,9 @@ def test_ratelimit_with_explicit_client_and_bad_args(runtime):
         ratelimit("x", 1, per=0)
     with pytest.raises(ValueError, match="limit must be"):
         ratelimit("x", -1)
+    with pytest.raises(ValueError, match="limit must be an int >= 0, got 2.5"):
+        ratelimit("x", 2.5)
+    assert ratelimit("explicit", 3.0, per=3600) == 1  # an integral float is fine
 
 
 def test_ratelimit_window_moves_on(runtime):
