@@ -37,7 +37,8 @@ def test_job_of_a_sigkilled_worker_is_finished_by_another(fast_recovery, runtime
     doomed = start_worker("lost", "--name", "doomed")
     wait_for(lambda: _started(runtime, job_id), timeout=30, message="the job to start")
     doomed_id = runtime.store.get(job_id, ["worker"])["worker"]
-    assert runtime.redis.zscore(runtime.keys.workers, doomed_id) is not None
+    wait_for(lambda: runtime.redis.zscore(runtime.keys.workers, doomed_id) is not None, timeout=10,
+             message="the doomed worker's heartbeat")
     doomed.signal(signal.SIGKILL)
     assert doomed.wait(10) == -signal.SIGKILL
     assert runtime.store.get(job_id, ["status"])["status"] == "started"  # nobody recorded anything

@@ -81,6 +81,13 @@ def test_bad_entries_stop_the_scheduler_command(config_values):
     assert "scheduler_tasks" in proc.stderr and "'interval'" in proc.stderr
 
 
+def test_bad_entries_stop_a_worker_with_scheduler(config_values, start_worker):
+    config_values["scheduler_tasks"] = [{"path": RECORD, "dailytime": "03:00", "weekday": 9}]
+    worker = start_worker("--scheduler")
+    assert worker.wait(60) == 2
+    assert "entry [0]" in worker.output() and "'weekday'" in worker.output()
+
+
 # --- due times ------------------------------------------------------------------------
 
 
