@@ -89,7 +89,7 @@ def test_metric_calls_the_hook(config_values, runtime):
     metric("nothing")  # no hook: a no-op
 
 
-def test_worker_emits_enqueue_dequeue_and_status_metrics(config_values, runtime, run_burst):
+def test_worker_emits_enqueue_dequeue_and_status_metrics(config_values, runtime, start_worker):
     config_values["metric_hook"] = "tests.tasks.depth_a.record_metric"
     config_values["raw_queues"] = {"m_raw": {"job_factory": "tests.tasks.depth_a.item_to_job",
                                              "retry_queue": "m"}}
@@ -99,12 +99,16 @@ def test_worker_emits_enqueue_dequeue_and_status_metrics(config_values, runtime,
     set_runtime(rt)
     queue_jobs("tests.tasks.depth_a.RecordItem", [{"item": "a"}, {"item": "fail-b"}], queue="m")
     queue_raw_jobs("m_raw", ["r1"])
-    run_burst("m_raw", "m", "--greenlets", "3")
-    lines = rt.redis.lrange(config_values["redis_prefix"] + "test:metrics", 0, -1)
+    start_worker("m_raw", "m", "--greenlets", "3")
+    key = config_values["redis_prefix"] + "test:metrics"
+    # Wait for every end to be reported (a burst worker's exit could race its writer greenlet).
+    wait_for(lambda: len([x for x in rt.redis.lrange(key, 0, -1) if x.startswith("jobs.status.")]) == 3,
+             message="three status metrics")
+    lines = rt.redis.lrange(key, 0, -1)
     assert "queue_jobs|2|m" in lines and "queue_raw_jobs|1|m_raw" in lines
     assert "jobs.dequeued|1|m_raw" in lines and "jobs.dequeued|2|m" in lines
     assert lines.count("jobs.status.success|1|None") == 2
-    assert lines.count("jobs.status.failed|1|None") == 1
+    assert lines.count("jobs.status.failed|1|None") == 1, lines
 
 
 def test_report_queue_sizes_sends_gauges(config_values, runtime):
