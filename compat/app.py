@@ -1,0 +1,600 @@
+"""``Celery``: the application object, as in ``celery.Celery``.
+
+::
+
+    app = Celery("proj", broker="redis://localhost:6379/0", include=["proj.tasks"])
+    app.config_from_object("django.conf:settings", namespace="CELERY")
+
+    @app.task
+    def add(x, y): return x + y
+
+``mrqc worker -A proj`` imports the module, finds ``app`` (or ``celery``, or
+``module:attr``) and calls ``app.mrqc_worker_options()``: the queues to serve
+(default queue, each task's queue, route queues, ``task_queues``), the modules
+to import (``include``, ``imports``, autodiscovered ``tasks`` modules) and the
+Redis URL from ``broker_url``.
+
+Periodic tasks (for beat, which lives in ``mrqc.beat``): entries are stored
+where Celery stores them, in ``app.conf.beat_schedule`` (a dict ``{name:
+{"schedule": ..., "task": name, "args": (...), "kwargs": {...}, "options":
+{...}}}``). ``add_periodic_task`` writes there too, and also keeps its own
+entries in ``app._periodic_tasks`` (same shape). Call ``app.finalize()``
+first: it sends ``on_after_configure`` (where Celery projects usually call
+``add_periodic_task``), imports the task modules and sends
+``on_after_finalize``, each once.
+
+The runtime: the app publishes through ``mrqcore``'s current runtime when one
+is installed (a worker, ``mrqcore.configure()``, tests); otherwise it builds
+one from the usual mrqc config sources with ``broker_url`` as the Redis URL,
+and installs it.
+"""
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from typing import TYPE_CHECKING, Any, Callable, Iterable
+
+from . import _state, routing
+from .exceptions import ImproperlyConfigured, NotRegistered, UnsupportedOption
+from .settings import Settings, looks_like_setting
+from .signals import Signal
+from .task import Task, check_task_options, task_from_function
+from .utils import import_object
+
+if TYPE_CHECKING:
+    from mrqcore.runtime import Runtime
+
+    from .result import AsyncResult, GroupResult
+
+
+class TaskRegistry(dict):
+    """``app.tasks``: name -> task; a missing name raises ``NotRegistered`` (a KeyError)."""
+
+    def __missing__(self, key: str) -> Task:
+        raise NotRegistered(key)
+
+    def register(self, task: Task) -> None:
+        self[task.name] = task
+
+    def unregister(self, name: str | Task) -> None:
+        name = name.name if isinstance(name, Task) else name
+        try:
+            self.pop(name)
+        except KeyError:
+            raise NotRegistered(name) from None
+
+    def regular(self) -> dict[str, Task]:
+        return dict(self)
+
+    def periodic(self) -> dict[str, Task]:
+        return {}
+
+
+class Control:
+    """``app.control``: only ``revoke`` and ``terminate`` (there is no remote-control bus)."""
+
+    def __init__(self, app: "Celery") -> None:
+        self.app = app
+
+    def revoke(self, task_id: str | Iterable[str], destination: Any = None, terminate: bool = False,
+               signal: Any = None, **kwargs: Any) -> None:
+        ids = [task_id] if isinstance(task_id, str) else list(task_id)
+        for one in ids:
+            self.app.AsyncResult(one).revoke(terminate=terminate, signal=signal)
+
+    def terminate(self, task_id: str | Iterable[str], destination: Any = None, signal: Any = None,
+                  **kwargs: Any) -> None:
+        self.revoke(task_id, destination=destination, terminate=True, signal=signal)
+
+    def purge(self, connection: Any = None) -> int:
+        """Remove every waiting job from the app's queues; returns how many were removed."""
+        runtime = self.app.runtime
+        total = 0
+        for queue in self.app._worker_queues():
+            key = runtime.store.keys.queue(queue)
+            total += int(runtime.redis.llen(key))
+            runtime.redis.delete(key)
+        return total
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        raise UnsupportedOption(f"app.control.{name}() is not supported by mrqc (no remote-control bus); "
+                                "use the mrqc CLI and dashboard to inspect workers")
+
+
+class Loader:
+    """``app.loader``: just enough of Celery's loader for projects that call it."""
+
+    def __init__(self, app: "Celery") -> None:
+        self.app = app
+
+    def import_default_modules(self) -> list[Any]:
+        return self.app._import_task_modules()
+
+    def import_task_module(self, module: str) -> Any:
+        return importlib.import_module(module)
+
+    def on_worker_init(self) -> None:
+        self.import_default_modules()
+
+
+class Celery:
+    """A Celery application. See the module docstring for the worker and beat contract."""
+
+    #: a fresh default app is created with this name by ``current_app`` when none exists
+    SYSTEM = "mrqc"
+
+    def __init__(self, main: str | None = None, loader: Any = None, backend: str | None = None,
+                 amqp: Any = None, events: Any = None, log: Any = None, control: Any = None,
+                 set_as_current: bool = True, tasks: Any = None, broker: str | None = None,
+                 include: Iterable[str] | None = None, changes: dict[str, Any] | None = None,
+                 config_source: Any = None, fixups: Any = None, task_cls: Any = None,
+                 autofinalize: bool = True, namespace: str | None = None, strict_typing: bool = True,
+                 **kwargs: Any) -> None:
+        for option, value in (("loader", loader), ("amqp", amqp), ("events", events), ("log", log),
+                              ("control", control), ("tasks", tasks)):
+            if value is not None:
+                raise UnsupportedOption(f"Celery({option}=...) is not supported by mrqc")
+        self.main = main
+        self.namespace = namespace
+        self.strict_typing = strict_typing
+        self.autofinalize = autofinalize
+        self.tasks = TaskRegistry()
+        self.conf = Settings(on_change=self._on_conf_change)
+        self.control = Control(self)
+        self.loader = Loader(self)
+        self.on_configure = Signal("app.on_configure")
+        self.on_after_configure = Signal("app.on_after_configure")
+        self.on_after_finalize = Signal("app.on_after_finalize")
+        self.on_after_fork = Signal("app.on_after_fork")
+        self.configured = False
+        self.finalized = False
+        self._autodiscover: list[tuple[Any, str]] = []
+        self._imported_modules: list[str] = []
+        self._periodic_tasks: dict[str, dict[str, Any]] = {}
+        self._runtime: Runtime | None = None
+        self._routers: list[Callable[..., Any]] | None = None
+        base = task_cls if task_cls is not None else Task
+        if isinstance(base, str):
+            base = import_object(base, "Celery(task_cls=...)")
+        self._task_base = base
+        self._task_cls: type[Task] | None = None
+        settings = dict(changes or {})
+        if broker is not None:
+            settings["broker_url"] = broker
+        if backend is not None:
+            settings["result_backend"] = backend
+        if include is not None:
+            settings["include"] = tuple(include)
+        settings.update(kwargs)
+        if settings:
+            self.conf.update(settings)
+        if config_source is not None:
+            self.config_from_object(config_source)
+        from .builtins import register_builtins
+        register_builtins(self)
+        from .worker_task import ensure_middleware
+        ensure_middleware()
+        _state.register_app(self)
+        for callback in list(_state._on_app_finalizers):
+            callback(self)
+        if set_as_current:
+            self.set_current()
+
+    def __repr__(self) -> str:
+        return f"<Celery {self.main or '__main__'} at {id(self):#x}>"
+
+    # --- current app --------------------------------------------------------------
+
+    def set_current(self) -> None:
+        _state.set_current_app(self)
+
+    def set_default(self) -> None:
+        _state.set_current_app(self)
+
+    # --- tasks --------------------------------------------------------------------
+
+    @property
+    def Task(self) -> type[Task]:  # noqa: N802 - Celery's name
+        """The base class of this app's tasks (``class MyTask(app.Task)``)."""
+        if self._task_cls is None:
+            self._task_cls = type("Task", (self._task_base,), {"app": self, "__module__": self._task_base.__module__,
+                                                                "abstract": True})
+        return self._task_cls
+
+    def task(self, *args: Any, **opts: Any) -> Any:
+        """``@app.task``, ``@app.task(**options)`` or ``app.task(fun, **options)``."""
+        if len(args) == 1 and callable(args[0]) and not isinstance(args[0], Task):
+            return self._task_from_fun(args[0], **opts)
+        if args:
+            raise TypeError("@app.task() takes keyword options only, e.g. @app.task(bind=True)")
+
+        def decorator(fun: Callable[..., Any]) -> Task:
+            return self._task_from_fun(fun, **opts)
+        return decorator
+
+    def _task_from_fun(self, fun: Callable[..., Any], name: str | None = None, base: Any = None,
+                       bind: bool = False, shared: bool = True, filter: Any = None, **options: Any) -> Task:
+        if filter is not None:
+            raise UnsupportedOption(f"task {fun.__name__!r}: option filter= is not supported by mrqc")
+        name = name or self.gen_task_name(fun.__name__, fun.__module__)
+        if name in self.tasks and getattr(self.tasks[name], "__wrapped__", None) is not None \
+                and getattr(type(self.tasks[name]), "_mrqc_source", None) is fun:
+            return self.tasks[name]
+        task = task_from_function(self, fun, name=name, base=base, bind=bind, **options)
+        type(task)._mrqc_source = fun  # type: ignore[attr-defined]
+        self._register(task)
+        return task
+
+    def register_task(self, task: Task | type[Task], **options: Any) -> Task:
+        """Register a class-based task (an instance, or a class that is instantiated)."""
+        if isinstance(task, type):
+            task = task()
+        if not isinstance(task, Task):
+            raise ImproperlyConfigured(f"register_task: {task!r} is not a mrqc Task")
+        if options:
+            check_task_options(options, f"register_task({type(task).__name__})")
+            for key, value in options.items():
+                setattr(task, key, value)
+        check_task_options({k: getattr(type(task), k) for k in ("priority", "serializer", "compression",
+                                                                "exchange", "Request", "Strategy")
+                            if k in vars(type(task))}, f"task class {type(task).__name__}")
+        if not task.name:
+            task.name = self.gen_task_name(type(task).__name__, type(task).__module__)
+        if task.app is None or task.app is not self:
+            task.app = self
+        from .task import RequestStack
+        task.request_stack = RequestStack(task.name)
+        self._register(task)
+        return task
+
+    def _register(self, task: Task) -> None:
+        self._annotate(task)
+        self.tasks.register(task)
+        from .worker_task import register_job_class
+        register_job_class(self, task.name)
+
+    def gen_task_name(self, name: str, module: str | None) -> str:
+        module = module or "__main__"
+        mod = sys.modules.get(module)
+        if mod is not None:
+            module = mod.__name__
+        if module == "__main__" and self.main:
+            return f"{self.main}.{name}"
+        return ".".join(p for p in (module, name) if p)
+
+    def _annotate(self, task: Task) -> None:
+        annotations = self.conf.task_annotations
+        if not annotations:
+            return
+        for mapping in annotations if isinstance(annotations, (list, tuple)) else [annotations]:
+            if not hasattr(mapping, "get"):
+                raise UnsupportedOption("setting 'task_annotations': only dict entries are supported, "
+                                        f"got {mapping!r}")
+            for key in ("*", task.name):
+                for option, value in dict(mapping.get(key) or {}).items():
+                    if option.startswith("on_") or option in ("after_return", "before_start"):
+                        setattr(task, option, value)
+                        continue
+                    check_task_options({option: value}, f"task_annotations[{key!r}]")
+                    setattr(task, option, value)
+
+    # --- configuration ------------------------------------------------------------
+
+    def config_from_object(self, obj: Any, silent: bool = False, force: bool = False,
+                           namespace: str | None = None) -> None:
+        """Read settings from an object, a module, or a ``"module"``/``"module:attr"`` path.
+
+        With ``namespace="CELERY"`` only attributes named ``CELERY_<SETTING>``
+        are read (``CELERY_BROKER_URL`` -> ``broker_url``), and an unknown
+        ``CELERY_*`` name is an error. Without a namespace, attributes that look
+        like settings (known names, ``task_``/``worker_``/``broker_``/...
+        prefixes, old upper-case names, near-misses of known names) are read
+        and checked; other attributes (imports, helpers) are ignored.
+        """
+        if isinstance(obj, str):
+            try:
+                obj = import_object(obj, "config_from_object") if ":" in obj else importlib.import_module(obj)
+            except (ImproperlyConfigured, ImportError):
+                if silent:
+                    return
+                raise
+        namespace = namespace if namespace is not None else self.namespace
+        items = obj.items() if isinstance(obj, dict) else ((k, getattr(obj, k)) for k in dir(obj))
+        settings: dict[str, Any] = {}
+        if namespace:
+            prefix = namespace.rstrip("_") + "_"
+            for key, value in items:
+                if key.startswith(prefix):
+                    bare = key[len(prefix):]
+                    try:
+                        from .settings import canonical
+                        canonical(bare.lower())
+                        settings[bare.lower()] = value
+                    except ImproperlyConfigured:
+                        settings[key] = value  # old names keep their CELERY_ prefix
+        else:
+            for key, value in items:
+                if not key.startswith("_") and looks_like_setting(key) and not callable(value) \
+                        or key.isupper() and looks_like_setting(key):
+                    settings[key] = value
+        self.conf.update(settings)
+
+    def config_from_envvar(self, variable_name: str, silent: bool = False, force: bool = False) -> bool:
+        module = os.environ.get(variable_name)
+        if not module:
+            if silent:
+                return False
+            raise ImproperlyConfigured(f"config_from_envvar: environment variable {variable_name!r} is not set")
+        self.config_from_object(module, silent=silent, force=force)
+        return True
+
+    def config_from_cmdline(self, argv: Any, namespace: str = "celery") -> None:
+        raise UnsupportedOption("config_from_cmdline is not supported by mrqc; use app.conf.update()")
+
+    def add_defaults(self, fun: Any) -> None:
+        self.conf.update(fun() if callable(fun) else fun)
+
+    def _on_conf_change(self, name: str, value: Any) -> None:
+        if name == "task_annotations":
+            for task in list(self.tasks.values()):
+                self._annotate(task)
+        if name == "task_routes":
+            self._routers = None
+        if name == "broker_url":
+            self._runtime = None
+
+    def _ensure_configured(self) -> None:
+        if not self.configured:
+            self.configured = True
+            self.on_configure.send(sender=self)
+            self.on_after_configure.send(sender=self, source=self.conf)
+
+    def finalize(self, auto: bool = False) -> None:
+        """Send ``on_after_configure`` once, import the task modules, send ``on_after_finalize`` once."""
+        self._ensure_configured()
+        if not self.finalized:
+            self.finalized = True
+            self._import_task_modules()
+            self.on_after_finalize.send(sender=self)
+
+    def autodiscover_tasks(self, packages: Any = None, related_name: str = "tasks", force: bool = False) -> None:
+        """Import ``<package>.<related_name>`` for each package (Django: every installed app).
+
+        Lazy as in Celery: done by ``finalize()``/``mrqc worker -A``, or now with ``force=True``.
+        """
+        self._autodiscover.append((packages, related_name))
+        if force or self.finalized:
+            self._discover(packages, related_name)
+
+    def _discover(self, packages: Any, related_name: str) -> list[str]:
+        if callable(packages):
+            packages = packages()
+        if packages is None:
+            packages = _django_apps()
+        found = []
+        for package in packages or ():
+            module = f"{package}.{related_name}" if related_name else package
+            try:
+                importlib.import_module(module)
+            except ModuleNotFoundError as exc:
+                if exc.name in (module, package) or (exc.name and module.startswith(exc.name + ".")):
+                    continue
+                raise
+            found.append(module)
+            if module not in self._imported_modules:
+                self._imported_modules.append(module)
+        return found
+
+    def _import_task_modules(self) -> list[Any]:
+        modules = []
+        for name in list(self.conf.imports or ()) + list(self.conf.include or ()):
+            modules.append(importlib.import_module(name))
+            if name not in self._imported_modules:
+                self._imported_modules.append(name)
+        for packages, related in self._autodiscover:
+            self._discover(packages, related)
+        return modules
+
+    # --- runtime, routing -----------------------------------------------------------
+
+    @property
+    def runtime(self) -> "Runtime":
+        """The mrqcore runtime jobs are published through (see module docstring)."""
+        from mrqcore import runtime as rt
+        if rt._current is not None:
+            return rt._current
+        if self._runtime is None:
+            from mrqcore.config import Config
+            overrides = {}
+            url = self.conf.broker_url
+            if url and not url.startswith("memory://"):
+                overrides["redis"] = url
+            self._runtime = rt.Runtime(Config.load(overrides=overrides))
+            rt.set_runtime(self._runtime)
+        return self._runtime
+
+    def default_queue(self) -> str:
+        return self.conf.task_default_queue or "celery"
+
+    def queue_for(self, name: str, args: Any = None, kwargs: Any = None, options: dict[str, Any] | None = None,
+                  task: Task | None = None) -> str:
+        """The queue a call goes to (see ``mrqc.routing``)."""
+        options = options or {}
+        queue = options.get("queue")
+        if queue is not None and not isinstance(queue, str):
+            queue = getattr(queue, "name", None)
+        if queue:
+            return queue
+        if options.get("routing_key"):
+            return options["routing_key"]
+        if self._routers is None:
+            self._routers = routing.prepare(self.conf.task_routes)
+        found = routing.route(self._routers, name, args, kwargs, options, task)
+        if found:
+            return found
+        if task is None:
+            task = self.tasks.get(name)
+        if task is not None and task.queue:
+            return task.queue if isinstance(task.queue, str) else task.queue.name
+        return self.default_queue()
+
+    def _worker_queues(self) -> list[str]:
+        queues = [self.default_queue()]
+        for task in self.tasks.values():
+            queues.append(self.queue_for(task.name, task=task))
+        queues += routing.static_queues(self.conf.task_routes)
+        for queue in self.conf.task_queues or ():
+            queues.append(queue if isinstance(queue, str) else getattr(queue, "name", None))
+        out: list[str] = []
+        for queue in queues:
+            if queue and queue not in out:
+                out.append(queue)
+        return out
+
+    def mrqc_worker_options(self) -> dict[str, Any]:
+        """Settings ``mrqc worker -A`` takes from this app (the hook mrqcore/cli.py calls)."""
+        self.finalize()
+        conf = self.conf
+        options: dict[str, Any] = {"queues": self._worker_queues(), "imports": list(self._imported_modules)}
+        url = conf.broker_url
+        if url and not url.startswith("memory://"):
+            options["redis"] = url
+        if conf.worker_concurrency:
+            options["greenlets"] = int(conf.worker_concurrency)
+        if conf.worker_max_tasks_per_child:
+            options["max_jobs"] = int(conf.worker_max_tasks_per_child)
+        if conf.worker_max_memory_per_child:
+            options["max_memory"] = max(1, int(conf.worker_max_memory_per_child) // 1024)
+        if conf.is_set("task_default_queue"):
+            options["default_queue"] = conf.task_default_queue
+        return options
+
+    # --- calling, results -----------------------------------------------------------
+
+    def send_task(self, name: str, args: Any = None, kwargs: Any = None, countdown: float | None = None,
+                  eta: Any = None, task_id: str | None = None, producer: Any = None, connection: Any = None,
+                  router: Any = None, result_cls: Any = None, expires: Any = None, publisher: Any = None,
+                  link: Any = None, link_error: Any = None, add_to_parent: bool = True,
+                  group_id: str | None = None, group_index: int | None = None, retries: int = 0,
+                  chord: Any = None, reply_to: str | None = None, time_limit: float | None = None,
+                  soft_time_limit: float | None = None, root_id: str | None = None,
+                  parent_id: str | None = None, route_name: str | None = None, shadow: str | None = None,
+                  chain: Any = None, task_type: Any = None, **options: Any) -> "AsyncResult":
+        """Send a task by name (Celery's ``send_task``; not run eagerly, as in Celery).
+
+        A name this process knows as a native mrqcore ``Task`` (registered or
+        importable, not a Celery task) is queued the mrqcore way: ``kwargs``
+        become its params dict (positional ``args`` are refused, as MRQ tasks
+        take one dict).
+        """
+        from .calling import send
+        for key, value in (("producer", producer), ("connection", connection), ("router", router),
+                           ("publisher", publisher), ("chord", chord), ("chain", chain)):
+            if value is not None:
+                raise UnsupportedOption(f"send_task({key}=...) is not supported by mrqc")
+        return send(self, name, args, kwargs, countdown=countdown, eta=eta, task_id=task_id, expires=expires,
+                    link=link, link_error=link_error, add_to_parent=add_to_parent, group_id=group_id,
+                    group_index=group_index, reply_to=reply_to, time_limit=time_limit,
+                    soft_time_limit=soft_time_limit, root_id=root_id, parent_id=parent_id, shadow=shadow,
+                    result_cls=result_cls, by_name=True, **options)
+
+    @property
+    def AsyncResult(self) -> Any:  # noqa: N802 - Celery's name
+        from .result import AsyncResult
+        app = self
+
+        def make(task_id: str, **kwargs: Any) -> "AsyncResult":
+            kwargs.setdefault("app", app)
+            return AsyncResult(task_id, **kwargs)
+        return make
+
+    @property
+    def GroupResult(self) -> Any:  # noqa: N802
+        from .result import GroupResult
+        app = self
+
+        def make(id: str | None = None, results: Any = None, **kwargs: Any) -> "GroupResult":  # noqa: A002
+            kwargs.setdefault("app", app)
+            return GroupResult(id, results, **kwargs)
+        make.restore = lambda group_id: GroupResult.restore(group_id, app=app)  # type: ignore[attr-defined]
+        return make
+
+    def signature(self, *args: Any, **kwargs: Any) -> Any:
+        from .canvas import signature
+        kwargs["app"] = self
+        return signature(*args, **kwargs)
+
+    def now(self) -> Any:
+        import datetime
+        return datetime.datetime.now(datetime.timezone.utc)
+
+    # --- periodic tasks (read by mrqc.beat) ----------------------------------------
+
+    def add_periodic_task(self, schedule: Any, sig: Any, args: tuple[Any, ...] = (), kwargs: Any = (),
+                          name: str | None = None, **opts: Any) -> str:
+        """Add a beat entry: stored in ``conf.beat_schedule[key]`` and ``_periodic_tasks[key]``."""
+        from .canvas import Signature
+        if not isinstance(sig, Signature):
+            raise TypeError(f"add_periodic_task: expected a signature (task.s(...)), got {sig!r}")
+        if args or kwargs:
+            sig = sig.clone(args, dict(kwargs or {}))
+        key = name or repr(sig)
+        entry = {"schedule": schedule, "task": sig.task, "args": tuple(sig.args), "kwargs": dict(sig.kwargs),
+                 "options": dict(sig.options, **opts)}
+        self._periodic_tasks[key] = entry
+        schedule_conf = dict(self.conf.beat_schedule or {})
+        schedule_conf[key] = entry
+        self.conf.beat_schedule = schedule_conf
+        return key
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> "Celery":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+def _django_apps() -> list[str]:
+    try:
+        from django.apps import apps  # type: ignore[import-not-found]
+        from django.conf import settings  # type: ignore[import-not-found]
+    except ImportError:
+        return []
+    if not settings.configured:
+        return []
+    try:
+        return [config.name for config in apps.get_app_configs()]
+    except Exception:  # apps not loaded yet: fall back to the setting
+        return list(getattr(settings, "INSTALLED_APPS", []))
+
+
+def shared_task(*args: Any, **kwargs: Any) -> Any:
+    """A task registered on every app (those existing and those created later).
+
+    Returns a proxy that resolves to the current app's task at each use.
+    """
+    def create(fun: Callable[..., Any]) -> Any:
+        name = kwargs.get("name")
+        check_task_options({k: v for k, v in kwargs.items() if k not in ("bind", "base", "name", "shared")},
+                           f"shared_task {fun.__name__!r}")
+        holder: dict[str, str] = {}
+
+        def on_app(app: Celery) -> None:
+            task = app._task_from_fun(fun, **kwargs)
+            holder["name"] = task.name
+
+        _state.connect_on_app_finalize(on_app)
+        if "name" not in holder:  # no app yet: the default one gets it
+            on_app(_state.get_current_app())
+        task_name = name or holder["name"]
+        return _state._Proxy(lambda: _state.get_current_app().tasks[task_name])
+
+    if len(args) == 1 and callable(args[0]):
+        return create(args[0])
+    return create

@@ -1,0 +1,202 @@
+"""Publishing: ``apply_async``/``send_task`` -> ``mrqcore.job.queue_job``.
+
+A Celery call becomes one mrqcore job:
+
+* ``path`` = the task name, ``params`` = ``{"args": [...], "kwargs": {...}}``;
+* ``job_id`` = the Celery task id (``task_id=`` or a new UUID4);
+* ``countdown``/``eta`` = mrqcore ``delay``: the job waits in Redis's
+  scheduled set, never in a worker's memory, so an ETA is neither lost when a
+  worker dies nor run twice;
+* the request metadata goes in the record's ``meta`` field (JSON), keys:
+
+| key | meaning |
+|---|---|
+| ``task`` | the task name (``shadow`` if given) |
+| ``root_id``, ``parent_id`` | the workflow ids (set from the calling task when called inside one) |
+| ``eta``, ``expires`` | epoch seconds (a job that starts after ``expires`` ends REVOKED without running) |
+| ``headers`` | custom headers (``apply_async(headers=...)`` and what ``before_task_publish`` receivers add) |
+| ``timelimit`` | ``[hard, soft]`` per-call time limits |
+| ``link``, ``link_error`` | callback / errback signatures (dicts) |
+| ``group_id``, ``group_index`` | group membership |
+| ``chord`` | ``{"id", "index", "size", "body_id"}`` for a chord header task |
+| ``chain_next`` | what to start when this job succeeds (see ``mrqc.canvas``) |
+| ``ignore_result``, ``reply_to``, ``retries_offset`` | as in Celery |
+
+Unknown call options are a ``TypeError`` naming them; options mrqc cannot
+honour (``priority``, other serializers, compression, exchanges) raise
+``UnsupportedOption``.
+"""
+from __future__ import annotations
+
+import time
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from mrqcore.job import queue_job
+
+from . import _state, signals
+from .exceptions import ImproperlyConfigured, UnsupportedOption
+from .keys import PARKED
+from .utils import expires_at, suggest, to_timestamp
+
+if TYPE_CHECKING:
+    from .app import Celery
+    from .result import AsyncResult
+    from .task import Task
+
+#: options accepted by apply_async/send_task (no effect noted in docs/celery-compat.md)
+CALL_OPTIONS = frozenset({
+    "countdown", "eta", "expires", "queue", "routing_key", "exchange", "priority", "task_id", "link",
+    "link_error", "headers", "time_limit", "soft_time_limit", "ignore_result", "retry", "retry_policy",
+    "serializer", "compression", "shadow", "add_to_parent", "group_id", "group_index", "root_id",
+    "parent_id", "reply_to", "result_cls", "by_name", "task", "chord", "chain_next", "park", "declare",
+    "delivery_mode", "mandatory", "immediate", "content_type", "content_encoding", "retries",
+    "exchange_type", "stamped_headers", "stamps", "replaced_task_nesting", "meta",
+})
+
+_UNSUPPORTED_VALUES: dict[str, tuple[tuple[Any, ...], str]] = {
+    "priority": ((None,), "mrqc queues are FIFO; route urgent tasks to a queue the worker lists first"),
+    "serializer": ((None, "json"), "only JSON is supported"),
+    "compression": ((None,), "compression is not supported"),
+    "exchange": ((None, ""), "there are no exchanges; use queue="),
+    "exchange_type": ((None,), "there are no exchanges"),
+    "content_type": ((None, "application/json"), "only JSON is supported"),
+}
+
+
+def check_call_options(options: dict[str, Any], name: str) -> None:
+    for key, value in options.items():
+        if key not in CALL_OPTIONS:
+            raise TypeError(f"{name}.apply_async(): unknown option {key!r}{suggest(key, CALL_OPTIONS)}")
+        rule = _UNSUPPORTED_VALUES.get(key)
+        if rule is not None and value not in rule[0]:
+            raise UnsupportedOption(f"{name}.apply_async(): option {key}={value!r} is not supported: {rule[1]}")
+
+
+def send(app: "Celery", name: str, args: Any = None, kwargs: Any = None, *, task_id: str | None = None,
+         task: "Task | None" = None, by_name: bool = False, result_cls: Any = None,
+         **options: Any) -> "AsyncResult":
+    """Queue one call; returns its AsyncResult. ``park=True`` creates it parked (see ``mrqc.keys``)."""
+    options = {k: v for k, v in options.items() if v is not None}
+    check_call_options(options, name)
+    app._ensure_configured()
+    if task is None:
+        task = app.tasks.get(name)
+    args = list(args or ())
+    kwargs = dict(kwargs or {})
+    if not isinstance(kwargs, dict):
+        raise TypeError(f"{name}: kwargs must be a dict, got {kwargs!r}")
+    task_id = task_id or str(uuid.uuid4())
+    runtime = app.runtime
+    native = by_name and task is None and _is_native_task(runtime, name)
+    if native:
+        if args:
+            raise TypeError(f"send_task({name!r}): {name} is an mrqcore Task, which takes one params dict; "
+                            "pass kwargs=... (they become its params), not args")
+        params: dict[str, Any] = kwargs
+        queue = options.get("queue") or options.get("routing_key")
+    else:
+        params = {"args": args, "kwargs": kwargs}
+        queue = app.queue_for(name, args, kwargs, options, task)
+    now = time.time()
+    meta = _meta(app, name, task_id, task, options, now)
+    delay = None
+    if options.get("park"):
+        delay = PARKED - now
+    elif options.get("countdown") is not None:
+        delay = float(options["countdown"])
+    elif options.get("eta") is not None:
+        delay = to_timestamp(options["eta"], "eta") - now  # type: ignore[operator]
+    headers = _protocol_headers(name, task_id, meta, args, kwargs)
+    body = (tuple(args), kwargs, {"callbacks": meta.get("link"), "errbacks": meta.get("link_error"),
+                                  "chain": None, "chord": meta.get("chord")})
+    signals.before_task_publish.send(sender=name, body=body, exchange="", routing_key=queue, headers=headers,
+                                     properties={"correlation_id": task_id, "reply_to": meta.get("reply_to")},
+                                     declare=[], retry_policy=options.get("retry_policy"))
+    custom = {k: v for k, v in headers.items() if k not in _STANDARD_HEADERS}
+    if custom:
+        meta["headers"] = custom
+    queue_job(name, params, queue, job_id=task_id, delay=delay if delay and delay > 0 else None,
+              extra=meta, runtime=runtime)
+    signals.after_task_publish.send(sender=name, body=body, exchange="", routing_key=queue, headers=headers)
+    from .result import AsyncResult
+    cls = result_cls or AsyncResult
+    return cls(task_id, app=app, task_name=name)
+
+
+def _meta(app: "Celery", name: str, task_id: str, task: "Task | None", options: dict[str, Any],
+          now: float) -> dict[str, Any]:
+    from .canvas import as_signature_dicts
+    current = _state.get_current_task()
+    request = current.request if current is not None else None
+    parent_id = options.get("parent_id")
+    root_id = options.get("root_id")
+    if request is not None and request.id and not request.called_directly:
+        parent_id = parent_id or request.id
+        root_id = root_id or request.root_id or request.id
+        if options.get("add_to_parent", True) and request.id != task_id:
+            request.children.append(task_id)
+    meta: dict[str, Any] = {"task": options.get("shadow") or name, "root_id": root_id or task_id}
+    if parent_id:
+        meta["parent_id"] = parent_id
+    if options.get("eta") is not None:
+        meta["eta"] = to_timestamp(options["eta"], "eta")
+    elif options.get("countdown") is not None:
+        meta["eta"] = now + float(options["countdown"])
+    expires = options.get("expires")
+    if expires is None and task is not None:
+        expires = task.expires
+    if expires is not None:
+        meta["expires"] = expires_at(expires, now)
+    hard, soft = options.get("time_limit"), options.get("soft_time_limit")
+    if hard is not None or soft is not None:
+        meta["timelimit"] = [hard, soft]
+    if options.get("headers"):
+        if not isinstance(options["headers"], dict):
+            raise ImproperlyConfigured(f"{name}.apply_async(): headers must be a dict")
+        meta["headers"] = dict(options["headers"])
+    for key in ("link", "link_error"):
+        if options.get(key):
+            meta[key] = as_signature_dicts(options[key], app)
+    for key in ("group_id", "group_index", "ignore_result", "reply_to", "chord", "chain_next", "shadow",
+                "retries"):
+        if options.get(key) is not None:
+            meta[key] = options[key]
+    if options.get("meta"):
+        meta.update(options["meta"])
+    return meta
+
+
+_STANDARD_HEADERS = frozenset({"lang", "task", "id", "shadow", "eta", "expires", "group", "group_index",
+                               "retries", "timelimit", "root_id", "parent_id", "argsrepr", "kwargsrepr",
+                               "origin", "ignore_result", "stamped_headers", "stamps", "replaced_task_nesting"})
+
+
+def _protocol_headers(name: str, task_id: str, meta: dict[str, Any], args: list[Any],
+                      kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Celery's message protocol 2 headers, as ``before_task_publish`` receivers expect them."""
+    from .utils import from_timestamp
+    import os
+    import socket
+    eta, expires = from_timestamp(meta.get("eta")), from_timestamp(meta.get("expires"))
+    headers: dict[str, Any] = {
+        "lang": "py", "task": name, "id": task_id, "shadow": meta.get("shadow"),
+        "eta": eta.isoformat() if eta else None, "expires": expires.isoformat() if expires else None,
+        "group": meta.get("group_id"), "group_index": meta.get("group_index"), "retries": 0,
+        "timelimit": meta.get("timelimit", [None, None]), "root_id": meta.get("root_id"),
+        "parent_id": meta.get("parent_id"), "argsrepr": repr(tuple(args)), "kwargsrepr": repr(kwargs),
+        "origin": f"{os.getpid()}@{socket.gethostname()}", "ignore_result": bool(meta.get("ignore_result")),
+    }
+    headers.update(meta.get("headers") or {})
+    return headers
+
+
+def _is_native_task(runtime: Any, name: str) -> bool:
+    """True if ``name`` resolves to a plain mrqcore Task here (not a Celery task)."""
+    from mrqcore.exceptions import TaskError
+    from .worker_task import CeleryJobTask
+    try:
+        cls = runtime.tasks.load(name)
+    except TaskError:
+        return False
+    return not issubclass(cls, CeleryJobTask)

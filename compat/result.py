@@ -1,0 +1,538 @@
+"""Results: ``AsyncResult``, ``GroupResult``, ``EagerResult``, read from mrqcore job records.
+
+The state of a result is its job's MRQ status read as a Celery state (table
+in ``mrqc.states``). Differences from Celery, on purpose:
+
+* ``AsyncResult.exists`` tells an id with no record (never sent, forgotten,
+  expired) from a job that is waiting (``PENDING`` for both in Celery). With
+  ``strict=True`` (or the app setting ``mrqc_strict_results``) ``state`` is
+  ``"UNKNOWN"`` for such ids and ``get()`` raises ``KeyError`` at once
+  instead of waiting forever.
+* ``STARTED`` is always reported (no ``task_track_started`` needed).
+* ``parent`` and ``children`` work from any process: they are stored in the
+  record, not only kept in the object that ``apply_async`` returned.
+* ``get()`` re-raises the task's own exception type (stored as module, class
+  and args); if the class cannot be imported here, an exception class of the
+  same name is made.
+"""
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Callable, Iterator
+
+from mrqcore import serialization
+from mrqcore.job import FINAL_STATUSES
+
+from . import _state, keys, states
+from .exceptions import (MaxRetriesExceededError, TaskRevokedError, TimeLimitExceeded, TimeoutError,
+                         WorkerLostError)
+from .utils import from_timestamp, rebuild_exception
+
+if TYPE_CHECKING:
+    from .app import Celery
+
+_DECODED = ("result", "meta", "exc_info", "celery_meta", "children", "params")
+
+
+def _check_not_in_task() -> None:
+    task = _state.get_current_task()
+    if task is not None and not task.request.called_directly and not task.request.is_eager:
+        raise RuntimeError("Never call result.get() within a task!\n"
+                           "See https://docs.celeryq.dev/en/latest/userguide/tasks.html"
+                           "#avoid-launching-synchronous-subtasks")
+
+
+def store_custom_state(app: "Celery", task_id: str, state: str | None, meta: Any) -> None:
+    """``Task.update_state``: a custom state (and JSON meta) shown while the job runs."""
+    fields = {"celery_state": state or states.STARTED,
+              "celery_meta": serialization.dumps_checked(meta, "update_state meta").decode()}
+    app.runtime.store.update(task_id, fields)
+
+
+class AsyncResult:
+    """The result of a task call, by id."""
+
+    def __init__(self, id: str, backend: Any = None, task_name: str | None = None,  # noqa: A002
+                 app: "Celery | None" = None, parent: "AsyncResult | None" = None, strict: bool | None = None) -> None:
+        if id is None:
+            raise ValueError(f"AsyncResult requires a valid id, not {id!r}")
+        self.id = str(id)
+        self.app = app or _state.get_current_app()
+        self.task_name = task_name
+        self._parent = parent
+        self.strict = bool(self.app.conf.mrqc_strict_results) if strict is None else strict
+        self._cache: dict[str, Any] | None = None
+
+    task_id = property(lambda self: self.id)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__}: {self.id}>"
+
+    def __str__(self) -> str:
+        return self.id
+
+    def __eq__(self, other: Any) -> bool:
+        if isinstance(other, AsyncResult):
+            return other.id == self.id
+        if isinstance(other, str):
+            return other == self.id
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self.id)
+
+    def as_tuple(self) -> tuple[Any, ...]:
+        parent = self.parent
+        return (self.id, parent.as_tuple() if parent else None), None
+
+    # --- the record ---------------------------------------------------------------
+
+    def _record(self) -> dict[str, Any] | None:
+        if self._cache is not None:
+            return self._cache
+        raw = self.app.runtime.store.get(self.id)
+        if not raw:
+            return None
+        record: dict[str, Any] = dict(raw)
+        for name in _DECODED:
+            if name in record:
+                try:
+                    record[name] = serialization.loads(record[name])
+                except ValueError:
+                    pass
+        if record.get("status") in FINAL_STATUSES:
+            self._cache = record  # a final record does not change any more
+        return record
+
+    @property
+    def exists(self) -> bool:
+        """True if a job record exists under this id (queued, running, or finished and kept)."""
+        return self._record() is not None
+
+    @property
+    def state(self) -> str:
+        record = self._record()
+        if record is None:
+            return states.UNKNOWN if self.strict else states.PENDING
+        status = record.get("status")
+        if status == "started" and record.get("celery_state"):
+            return record["celery_state"]
+        return states.state_for_status(status)
+
+    status = state
+
+    @property
+    def mrq_status(self) -> str | None:
+        """The MRQ status underneath (``None``: no record)."""
+        record = self._record()
+        return record.get("status") if record else None
+
+    def ready(self) -> bool:
+        return self.state in states.READY_STATES
+
+    def successful(self) -> bool:
+        return self.state == states.SUCCESS
+
+    def failed(self) -> bool:
+        return self.state == states.FAILURE
+
+    @property
+    def result(self) -> Any:
+        """The return value (SUCCESS), the exception (FAILURE/REVOKED/RETRY), custom meta, or None."""
+        record = self._record()
+        if record is None:
+            return None
+        status = record.get("status")
+        if status == "success":
+            return record.get("result")
+        if status in FINAL_STATUSES or status == "retry":
+            return self._exception(record)
+        if record.get("celery_state"):
+            return record.get("celery_meta")
+        return None
+
+    info = result
+
+    @property
+    def traceback(self) -> str | None:
+        record = self._record()
+        if record is None or record.get("status") in ("success", "queued", "started"):
+            return None
+        return record.get("traceback")
+
+    @property
+    def date_done(self) -> datetime | None:
+        record = self._record()
+        if record is None or not record.get("datedone"):
+            return None
+        return from_timestamp(float(record["datedone"]))
+
+    @property
+    def name(self) -> str | None:
+        record = self._record()
+        return (record or {}).get("path") or self.task_name
+
+    @property
+    def args(self) -> Any:
+        params = (self._record() or {}).get("params") or {}
+        return params.get("args") if isinstance(params, dict) else None
+
+    @property
+    def kwargs(self) -> Any:
+        params = (self._record() or {}).get("params") or {}
+        return params.get("kwargs") if isinstance(params, dict) else None
+
+    @property
+    def worker(self) -> str | None:
+        return (self._record() or {}).get("worker")
+
+    @property
+    def queue(self) -> str | None:
+        return (self._record() or {}).get("queue")
+
+    @property
+    def retries(self) -> int:
+        return int((self._record() or {}).get("retry_count") or 0)
+
+    def _exception(self, record: dict[str, Any]) -> BaseException:
+        status = record.get("status")
+        if status == "timeout" and not record.get("exc_info"):
+            return TimeLimitExceeded(f"job {self.id} ran past its time limit")
+        if status == "maxretries":
+            return MaxRetriesExceededError(f"job {self.id} was retried too many times")
+        if status == "interrupt" and not record.get("exc_info"):
+            return WorkerLostError(f"worker stopped while running job {self.id}")
+        if status == "cancel":
+            meta = record.get("meta") or {}
+            expired = meta.get("expires") and record.get("datedone") and \
+                float(record["datedone"]) > float(meta["expires"])
+            return TaskRevokedError("expired" if expired else "revoked")
+        if status == "abort":
+            return TaskRevokedError(f"aborted: {record.get('exceptiontype') or 'the task stopped itself'}")
+        text = (record.get("traceback") or "").strip().splitlines()
+        last = text[-1] if text else ""
+        message = last.partition(": ")[2] if ": " in last else ""
+        return rebuild_exception(record.get("exc_info"), record.get("exceptiontype"), message)
+
+    # --- waiting ------------------------------------------------------------------
+
+    def get(self, timeout: float | None = None, propagate: bool = True, interval: float = 0.5,
+            no_ack: bool = True, follow_parents: bool = True, callback: Callable[..., Any] | None = None,
+            on_message: Any = None, on_interval: Callable[[], Any] | None = None,
+            disable_sync_subtasks: bool = True, EXCEPTION_STATES: Any = states.EXCEPTION_STATES,  # noqa: N803
+            PROPAGATE_STATES: Any = states.PROPAGATE_STATES) -> Any:  # noqa: N803
+        """Wait for the task to finish and return its result (Celery's semantics).
+
+        ``timeout`` seconds without a final state raise ``mrqc.exceptions.TimeoutError``.
+        With ``propagate`` a FAILURE/REVOKED re-raises the task's exception; a
+        failed parent (``follow_parents``) re-raises the parent's first.
+        """
+        if disable_sync_subtasks:
+            _check_not_in_task()
+        if follow_parents and propagate:
+            self.maybe_throw_parents()
+        record = self._wait(timeout, interval, on_interval)
+        status = record.get("status")
+        if callback is not None:
+            callback(self.id, record.get("result"))
+        if status == "success":
+            return record.get("result")
+        exc = self._exception(record)
+        if propagate and states.state_for_status(status) in PROPAGATE_STATES:
+            raise exc
+        return exc
+
+    wait = get
+
+    def _wait(self, timeout: float | None, interval: float, on_interval: Any = None) -> dict[str, Any]:
+        store = self.app.runtime.store
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with store.done_waiter(self.id) as waiter:
+            while True:
+                record = self._record()
+                if record is None and self.strict:
+                    raise KeyError(f"no task with id {self.id!r} (never sent, forgotten, or expired)")
+                if record is not None and record.get("status") in FINAL_STATUSES:
+                    return record
+                if on_interval is not None:
+                    on_interval()
+                pause = interval if deadline is None else min(interval, deadline - time.monotonic())
+                if pause <= 0:
+                    raise TimeoutError("The operation timed out.")
+                waiter.wait(pause)
+
+    def maybe_throw(self, propagate: bool = True, callback: Any = None) -> None:
+        record = self._record()
+        if record and record.get("status") in FINAL_STATUSES and record.get("status") != "success" and propagate:
+            raise self._exception(record)
+
+    maybe_reraise = maybe_throw
+
+    def maybe_throw_parents(self) -> None:
+        parent = self.parent
+        seen = 0
+        while parent is not None and seen < 1000:
+            if isinstance(parent, AsyncResult):
+                parent.maybe_throw()
+            parent = parent.parent if isinstance(parent, AsyncResult) else None
+            seen += 1
+
+    # --- actions ------------------------------------------------------------------
+
+    def revoke(self, connection: Any = None, terminate: bool = False, signal: Any = None, wait: bool = False,
+               timeout: float | None = None) -> None:
+        """Cancel the job: waiting -> REVOKED now; running -> only with ``terminate=True`` (killed)."""
+        from mrqcore.job import Job
+        runtime = self.app.runtime
+        previous = Job(self.id, runtime).cancel()
+        if terminate and previous == "started":
+            runtime.redis.publish(keys.control_channel(runtime.config.redis_prefix), f"terminate {self.id}")
+        if wait and previous == "started":
+            try:
+                self._wait(timeout, 0.2)
+            except TimeoutError:
+                pass
+        self._cache = None
+
+    def forget(self) -> None:
+        """Delete the record (afterwards ``exists`` is False)."""
+        runtime = self.app.runtime
+        runtime.redis.delete(runtime.store.keys.job(self.id), runtime.store.keys.joblog(self.id))
+        self._cache = None
+
+    # --- relations ----------------------------------------------------------------
+
+    @property
+    def parent(self) -> "AsyncResult | None":
+        if self._parent is not None:
+            return self._parent
+        record = self._record()
+        parent_id = ((record or {}).get("meta") or {}).get("parent_id")
+        return AsyncResult(parent_id, app=self.app) if parent_id else None
+
+    @parent.setter
+    def parent(self, value: "AsyncResult | None") -> None:
+        self._parent = value
+
+    @property
+    def children(self) -> list["AsyncResult"]:
+        record = self._record()
+        return [AsyncResult(i, app=self.app) for i in (record or {}).get("children") or []]
+
+    def then(self, *args: Any, **kwargs: Any) -> Any:
+        from .exceptions import UnsupportedOption
+        raise UnsupportedOption("AsyncResult.then() (promises) is not supported by mrqc")
+
+    def build_graph(self, *args: Any, **kwargs: Any) -> Any:
+        from .exceptions import UnsupportedOption
+        raise UnsupportedOption("AsyncResult.build_graph() is not supported by mrqc")
+
+
+class EagerResult(AsyncResult):
+    """The result of ``apply()`` / eager mode: already computed, nothing stored."""
+
+    def __init__(self, id: str, ret_value: Any, state: str, traceback: str | None = None,  # noqa: A002
+                 name: str | None = None, app: "Celery | None" = None, exc: BaseException | None = None) -> None:
+        self.id = id
+        self._result = ret_value
+        self._state = state
+        self._traceback = traceback
+        self._exc = exc
+        self.task_name = name
+        self._parent = None
+        self.app = app or _state.get_current_app()
+        self.strict = False
+        self._cache = None
+
+    def _record(self) -> dict[str, Any] | None:
+        return {"status": "eager"}
+
+    @property
+    def state(self) -> str:
+        return self._state
+
+    status = state
+
+    @property
+    def result(self) -> Any:
+        return self._exc if self._exc is not None else self._result
+
+    info = result
+
+    @property
+    def traceback(self) -> str | None:
+        return self._traceback
+
+    @property
+    def exists(self) -> bool:
+        return True
+
+    def ready(self) -> bool:
+        return True
+
+    def get(self, timeout: float | None = None, propagate: bool = True, disable_sync_subtasks: bool = True,
+            **kwargs: Any) -> Any:
+        if self._state == states.SUCCESS:
+            return self._result
+        if self._state in states.PROPAGATE_STATES:
+            if propagate:
+                raise self._exc if self._exc is not None else Exception(self._result)
+            return self._exc
+        return self.result
+
+    wait = get
+
+    def maybe_throw(self, propagate: bool = True, callback: Any = None) -> None:
+        if propagate and self._state in states.PROPAGATE_STATES and self._exc is not None:
+            raise self._exc
+
+    def revoke(self, *args: Any, **kwargs: Any) -> None:
+        self._state = states.REVOKED
+
+    def forget(self) -> None:
+        pass
+
+    @property
+    def date_done(self) -> datetime | None:
+        return None
+
+    @property
+    def children(self) -> list[AsyncResult]:
+        return []
+
+    def __repr__(self) -> str:
+        return f"<EagerResult: {self.id}>"
+
+
+class ResultSet:
+    """A list of results waited on together."""
+
+    def __init__(self, results: list[Any], app: "Celery | None" = None, **kwargs: Any) -> None:
+        self.results = list(results)
+        self.app = app or _state.get_current_app()
+
+    def __len__(self) -> int:
+        return len(self.results)
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.results)
+
+    def __getitem__(self, index: int) -> Any:
+        return self.results[index]
+
+    def add(self, result: Any) -> None:
+        if result not in self.results:
+            self.results.append(result)
+
+    def ready(self) -> bool:
+        return all(r.ready() for r in self.results)
+
+    def successful(self) -> bool:
+        return all(r.successful() for r in self.results)
+
+    def failed(self) -> bool:
+        return any(r.failed() for r in self.results)
+
+    def waiting(self) -> bool:
+        return not self.ready()
+
+    def completed_count(self) -> int:
+        return sum(1 for r in self.results if r.successful())
+
+    def revoke(self, connection: Any = None, terminate: bool = False, signal: Any = None, **kwargs: Any) -> None:
+        for result in self.results:
+            result.revoke(terminate=terminate, signal=signal)
+
+    def forget(self) -> None:
+        for result in self.results:
+            result.forget()
+
+    def get(self, timeout: float | None = None, propagate: bool = True, interval: float = 0.5,
+            callback: Any = None, no_ack: bool = True, on_message: Any = None,
+            disable_sync_subtasks: bool = True, on_interval: Any = None) -> list[Any]:
+        return self.join(timeout=timeout, propagate=propagate, interval=interval, callback=callback,
+                         disable_sync_subtasks=disable_sync_subtasks, on_interval=on_interval)
+
+    def join(self, timeout: float | None = None, propagate: bool = True, interval: float = 0.5,
+             callback: Any = None, no_ack: bool = True, on_message: Any = None, on_interval: Any = None,
+             disable_sync_subtasks: bool = True, **kwargs: Any) -> list[Any]:
+        """Results in order; ``timeout`` is for the whole set, as in Celery."""
+        if disable_sync_subtasks:
+            _check_not_in_task()
+        deadline = None if timeout is None else time.monotonic() + timeout
+        values = []
+        for result in self.results:
+            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+            if remaining is not None and remaining <= 0 and not result.ready():
+                raise TimeoutError("join operation timed out")
+            value = result.get(timeout=remaining, propagate=propagate, interval=interval,
+                               disable_sync_subtasks=False)
+            if callback is not None:
+                callback(result.id, value)
+            else:
+                values.append(value)
+        return values
+
+    join_native = join
+
+    @property
+    def supports_native_join(self) -> bool:
+        return True
+
+
+class GroupResult(ResultSet):
+    """The result of a group (``id`` is the group id); ``save``/``restore`` keep its members in Redis."""
+
+    def __init__(self, id: str | None = None, results: list[Any] | None = None,  # noqa: A002
+                 parent: Any = None, app: "Celery | None" = None, **kwargs: Any) -> None:
+        super().__init__(results or [], app=app)
+        self.id = id
+        self.parent = parent
+
+    def __repr__(self) -> str:
+        return f"<GroupResult: {self.id} [{', '.join(r.id for r in self.results)}]>"
+
+    def __eq__(self, other: Any) -> bool:
+        if isinstance(other, GroupResult):
+            return other.id == self.id and other.results == self.results
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self.id)
+
+    @property
+    def children(self) -> list[Any]:
+        return self.results
+
+    def save(self, backend: Any = None) -> "GroupResult":
+        if any(isinstance(r, EagerResult) for r in self.results):
+            return self
+        runtime = self.app.runtime
+        ttl = int(runtime.config.result_ttl) or None
+        runtime.redis.set(keys.group(runtime.config.redis_prefix, self.id),
+                          serialization.dumps([r.id for r in self.results]).decode(), ex=ttl)
+        return self
+
+    def delete(self, backend: Any = None) -> None:
+        runtime = self.app.runtime
+        runtime.redis.delete(keys.group(runtime.config.redis_prefix, self.id))
+
+    @classmethod
+    def restore(cls, id: str, backend: Any = None, app: "Celery | None" = None) -> "GroupResult | None":  # noqa: A002
+        app = app or _state.get_current_app()
+        runtime = app.runtime
+        raw = runtime.redis.get(keys.group(runtime.config.redis_prefix, id))
+        if raw is None:
+            return None
+        return cls(id, [AsyncResult(i, app=app) for i in serialization.loads(raw)], app=app)
+
+    def as_tuple(self) -> tuple[Any, ...]:
+        return (self.id, None), [r.as_tuple() for r in self.results]
+
+
+def result_from_tuple(r: Any, app: "Celery | None" = None) -> Any:
+    (id_, parent), nodes = r
+    if nodes is not None:
+        return GroupResult(id_, [result_from_tuple(n, app) for n in nodes], app=app)
+    return AsyncResult(id_, app=app, parent=result_from_tuple(parent, app) if parent else None)

@@ -1,0 +1,95 @@
+"""Calling Celery tasks through a real ``mrqc worker -A``: delay, apply_async options, routing, request."""
+from __future__ import annotations
+
+import datetime
+
+import pytest
+
+from mrqcore.job import Job
+
+
+def test_delay_and_get(app, compat_worker):
+    from tests.compat.proj_tasks import add
+    compat_worker()
+    result = add.delay(2, 3)
+    assert result.get(timeout=20) == 5
+    assert result.state == "SUCCESS" and result.successful() and result.ready()
+    assert result.date_done is not None
+    # the job is an ordinary mrqcore job: params are args/kwargs, queue is the app's default queue
+    job = Job(result.id).fetch()
+    assert job.params == {"args": [2, 3], "kwargs": {}}
+    assert job.queue == "compat" and job.status == "success" and job.result == 5
+
+
+def test_request_fields_and_headers(app, compat_worker):
+    from tests.compat.proj_tasks import whoami
+    compat_worker()
+    expires = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(minutes=5)
+    result = whoami.apply_async((1,), {"k": "v"}, task_id="my-id-1", headers={"trace_id": "t-1"},
+                                expires=expires)
+    seen = result.get(timeout=20)
+    assert seen["id"] == "my-id-1" and seen["args"] == [1] and seen["kwargs"] == {"k": "v"}
+    assert seen["retries"] == 0 and seen["routing_key"] == "compat" and seen["hostname"]
+    assert seen["called_directly"] is False and seen["is_eager"] is False
+    assert seen["root_id"] == "my-id-1" and seen["parent_id"] is None
+    assert seen["trace_id"] == "t-1"
+    assert seen["expires"].startswith(expires.isoformat()[:19])
+
+
+def test_routing(app, compat_worker):
+    from tests.compat.proj_tasks import own_queue, routed
+    compat_worker()
+    r1, r2, r3 = routed.delay(1), own_queue.delay(2), routed.apply_async((3,), queue="compat-own")
+    assert [r.get(timeout=20) for r in (r1, r2, r3)] == [1, 2, 3]
+    assert [Job(r.id).fetch().queue for r in (r1, r2, r3)] == ["compat-routed", "compat-own", "compat-own"]
+
+
+def test_countdown_parks_job_in_redis(app, runtime, compat_worker):
+    from tests.compat.proj_tasks import add
+    result = add.apply_async((1, 1), countdown=1)
+    # no worker yet: the job waits in the scheduled zset, not in any worker's memory
+    assert runtime.redis.zscore(runtime.store.keys.scheduled, result.id) is not None
+    assert result.state == "PENDING" and result.exists
+    compat_worker()
+    assert result.get(timeout=20) == 2
+
+
+def test_eta(app, compat_worker):
+    from tests.compat.proj_tasks import whoami
+    compat_worker()
+    eta = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=0.5)
+    seen = whoami.apply_async(eta=eta).get(timeout=20)
+    assert seen["eta"].startswith(eta.isoformat()[:19])
+
+
+def test_class_based_and_shared_task(app, compat_worker, redis_client, key):
+    from tests.compat.proj_tasks import ClassBased, shared_mul
+    compat_worker()
+    result = app.tasks["tests.compat.proj_tasks.ClassBased"].delay(4)
+    assert result.get(timeout=20) == 40
+    assert redis_client.lrange(key("class-on-success"), 0, -1) == [f"{result.id}:40"]
+    assert shared_mul.delay(3, 4).get(timeout=20) == 12
+    assert isinstance(ClassBased, type)
+
+
+def test_children_and_parent(app, compat_worker):
+    from tests.compat.proj_tasks import spawn_children
+    compat_worker()
+    result = spawn_children.delay(3)
+    ids = result.get(timeout=20)
+    assert [c.id for c in result.children] == ids
+    for child in result.children:
+        assert child.get(timeout=20) in (0, 2, 4)
+        assert child.parent.id == result.id
+
+
+def test_typing_checks_arguments_at_the_caller(app):
+    from tests.compat.proj_tasks import add
+    with pytest.raises(TypeError, match="add"):
+        add.delay(1, 2, 3)
+
+
+def test_calling_directly_runs_here(app):
+    from tests.compat.proj_tasks import add, whoami
+    assert add(1, 2) == 3
+    assert whoami()["called_directly"] is True
