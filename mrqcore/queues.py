@@ -222,7 +222,7 @@ class WorkerFeed:
         if len(jobs) < count and names:
             # Raw queue names go too: their job lists only hold jobs someone queued there by name.
             regular = self.worker.store.dequeue(self.worker.id, names, count - len(jobs), now)
-            if regular:
+            if regular and self.runtime.metric_hook is not None:
                 self._emit_dequeued(regular)
             jobs += regular
         if not jobs:
