@@ -55,6 +55,7 @@ def requeue_lost_raw_items(runtime: Runtime | None = None, lost_after: float | N
             given += count
     return given
 
+
 # --- turning items into jobs (used by the worker) ------------------------------------
 
 
