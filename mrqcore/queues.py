@@ -157,7 +157,7 @@ class ConcurrencyLimiter:
 
     def release(self, finishes: Sequence["Finish"]) -> None:
         """Free the slots of finished jobs (a missed release is cleaned by the next full check)."""
-        done = [(fin.id, self._holding.pop(fin.id)) for fin in finishes if fin.id in self._holding]
+        done = [(fin.id, self._holding[fin.id]) for fin in finishes if fin.id in self._holding]
         if not done:
             return
         keys = self.runtime.keys
@@ -168,6 +168,8 @@ class ConcurrencyLimiter:
             pipe.execute()
         except self.runtime.store.connection_errors as exc:
             logger.warning("could not release %d max_concurrency slots (%s)", len(done), exc)
+        for job_id, _ in done:  # only now: a kill mid-way makes the worker record the batch again
+            self._holding.pop(job_id, None)
 
 
 # --- what a worker serves ------------------------------------------------------------

@@ -118,21 +118,24 @@ class RawFeeder:
         is dequeued for its next run. Never raises on a Redis error: nothing is
         lost if this is skipped (a pushed-back item runs again, a record expires).
         """
-        todo = [(fin, self._finishing.pop(fin.id)) for fin in finishes if fin.id in self._finishing]
-        todo = [(fin, entry) for fin, entry in todo if fin.due is None]
-        if not todo:
-            return
-        keys = self.runtime.keys
-        pipe = self.runtime.redis.pipeline(transaction=False)
-        for fin, (queue, item) in todo:
-            if fin.status == "success" and not queue.tracks_items:
-                pipe.zrem(queue.key, item)
-            if fin.status in queue.settings.statuses_no_storage:
-                pipe.delete(keys.job(fin.id), keys.joblog(fin.id))
-        try:
-            pipe.execute()
-        except self.runtime.store.connection_errors as exc:
-            logger.warning("raw queue clean-up after %d jobs failed (%s)", len(todo), exc)
+        # Entries are dropped only once the clean-up ran: if this greenlet is killed
+        # mid-way (worker stopping), the worker records the batch again and we redo it.
+        ended = [fin for fin in finishes if fin.id in self._finishing]
+        todo = [(fin, self._finishing[fin.id]) for fin in ended if fin.due is None]
+        if todo:
+            keys = self.runtime.keys
+            pipe = self.runtime.redis.pipeline(transaction=False)
+            for fin, (queue, item) in todo:
+                if fin.status == "success" and not queue.tracks_items:
+                    pipe.zrem(queue.key, item)
+                if fin.status in queue.settings.statuses_no_storage:
+                    pipe.delete(keys.job(fin.id), keys.joblog(fin.id))
+            try:
+                pipe.execute()
+            except self.runtime.store.connection_errors as exc:
+                logger.warning("raw queue clean-up after %d jobs failed (%s)", len(todo), exc)
+        for fin in ended:
+            self._finishing.pop(fin.id, None)
 
     # --- helpers ---
 
