@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import json
 import logging
+import os
 import sys
 from typing import Any, Callable
 
@@ -30,6 +31,9 @@ def config_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def build_runtime(config_file: str | None, overrides: dict[str, Any]) -> Any:
+    # Like Celery and MRQ: task modules in the working directory are importable.
+    if os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.insert(0, os.getcwd())
     from .config import Config
     from .exceptions import ConfigError
     from .runtime import Runtime, set_runtime

@@ -13,6 +13,7 @@ The runtime holds no job state; it is safe to share between greenlets.
 """
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from typing import Any, Callable
@@ -74,8 +75,12 @@ class Runtime:
         return self._store
 
     def metric(self, name: str, incr: int = 1, **kwargs: Any) -> None:
+        """Call the configured metric hook; a hook that raises is logged, never propagated."""
         if self.metric_hook is not None:
-            self.metric_hook(name, incr, **kwargs)
+            try:
+                self.metric_hook(name, incr, **kwargs)
+            except Exception:
+                logging.getLogger("mrqc.metrics").exception("metric hook failed for %r", name)
 
     def close(self) -> None:
         if self._redis is not None:

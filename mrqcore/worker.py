@@ -28,6 +28,7 @@ from typing import Any, Callable, Sequence
 
 import gevent
 import gevent.event
+import gevent.lock
 import gevent.pool
 import psutil
 import redis
@@ -74,8 +75,9 @@ class Worker:
         self._started_at = time.time()
         self._process = psutil.Process()
         #: greenlets run beside the job loop for the worker's life; each takes no argument
-        self.services: list[Callable[[], None]] = [self._writer_loop, self._promoter_loop,
-                                                   self._heartbeat_loop]
+        self.services: list[Callable[[], None]] = [self._promoter_loop, self._heartbeat_loop]
+        self._flush_lock = gevent.lock.Semaphore()
+        self._writer_done = False
         # Every worker recovers lost and interrupted jobs (mrqcore.maintenance); with the
         # `scheduler` setting it also queues periodic jobs (a bad entry: ConfigError here).
         from .maintenance import Recovery
@@ -103,6 +105,7 @@ class Worker:
             __import__(path)
         logger.info("worker %s serving %s with %d greenlets", self.id, self.queues, self.greenlets)
         middleware.emit_before("worker_start", self)
+        writer = gevent.spawn(self._writer_loop)
         helpers = [gevent.spawn(service) for service in self.services]
         self.status = "running"
         try:
@@ -110,9 +113,12 @@ class Worker:
         finally:
             self.status = "stopping"
             self._drain_running()
-            self._flush_now()
             for greenlet in helpers:
                 greenlet.kill(block=True, timeout=5)
+            # The writer is never killed mid-write: it is told to finish, and joined.
+            self._writer_done = True
+            self._pending_event.set()
+            writer.join()
             self._flush_now()
             self._unregister()
             middleware.emit_after("worker_stop", self)
@@ -215,20 +221,28 @@ class Worker:
     # --- writer, promoter, heartbeat ------------------------------------------------
 
     def _writer_loop(self) -> None:
-        while True:
+        while not self._writer_done:
             self._pending_event.wait()
             self._flush_now()
 
     def _flush_now(self) -> None:
-        """Write every pending finish; on a Redis error keep them and try again (never drop)."""
+        """Write every pending finish; on a Redis error keep them and try again (never drop).
+
+        One flush at a time (the writer's, or the final one at stop), so a batch is
+        never written twice nor left half-recorded.
+        """
+        with self._flush_lock:
+            self._flush_pending()
+
+    def _flush_pending(self) -> None:
         delay = 0.1
         while self._pending:
             batch, self._pending = self._pending, []
             self._pending_event.clear()
             try:
                 self.store.finish(self.id, batch)
-                self.feed.after_finish(batch)
-            except self.store.connection_errors as exc:
+            except redis.RedisError as exc:
+                # Connection lost, Redis restarting or out of memory: all pass; keep retrying.
                 logger.warning("could not record %d finished jobs (%s); retrying", len(batch), exc)
                 self._pending[:0] = batch
                 gevent.sleep(delay)
@@ -239,6 +253,10 @@ class Worker:
                 # for the next flush rather than lose how these jobs ended.
                 self._pending[:0] = batch
                 raise
+            try:
+                self.feed.after_finish(batch)
+            except redis.RedisError as exc:  # releases are safe to redo; recovery redoes them
+                logger.warning("post-finish clean-up failed (%s)", exc)
             for fin in batch:
                 self.runtime.metric(f"jobs.status.{fin.status}", queue=None)
 
