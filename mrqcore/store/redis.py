@@ -17,7 +17,7 @@ import redis
 from ..keys import Keys
 from .base import Finish, JobSpec, JobStore, Waiter
 
-_SCRIPTS = ("enqueue", "dequeue", "promote", "cancel", "requeue")
+_SCRIPTS = ("enqueue", "dequeue", "finish", "promote", "cancel", "requeue")
 
 
 def _load_script(name: str) -> str:
@@ -71,26 +71,14 @@ class RedisJobStore(JobStore):
     def finish(self, worker_id: str, finishes: Sequence[Finish]) -> None:
         if not finishes:
             return
-        keys = self.keys
-        inflight = keys.inflight(worker_id)
-        pipe = self.redis.pipeline(transaction=True)
+        args: list[Any] = [self.prefix, worker_id, repr(time.time())]
         for fin in finishes:
-            jobkey = keys.job(fin.id)
-            pipe.hset(jobkey, mapping=fin.fields)
-            if fin.log_lines:
-                pipe.rpush(keys.joblog(fin.id), *fin.log_lines)
-            if fin.due is not None:
-                pipe.zadd(keys.scheduled, {fin.id: fin.due})
-            if fin.ttl > 0:
-                pipe.expire(jobkey, fin.ttl)
-                if fin.log_lines:
-                    pipe.expire(keys.joblog(fin.id), fin.ttl)
-            if fin.status == "interrupt":
-                # Indexed so lost-job recovery (mrqcore.maintenance) finds and requeues it.
-                pipe.zadd(keys.interrupted, {fin.id: time.time()})
-            pipe.zrem(inflight, fin.id)
-            pipe.publish(keys.done_channel(fin.id), fin.status)
-        pipe.execute()
+            args += (fin.id, fin.status, fin.ttl, "" if fin.due is None else repr(fin.due), len(fin.fields))
+            for name, value in fin.fields.items():
+                args += (name, value)
+            args.append(len(fin.log_lines))
+            args += fin.log_lines
+        self._scripts["finish"](args=args)
 
     def promote_due(self, now: float, limit: int = 1000) -> tuple[int, float | None]:
         moved, nxt = self._scripts["promote"](args=[self.prefix, repr(now), limit])
