@@ -219,6 +219,6 @@ def test_pytest_fixtures_suite(tmp_path: Path, redis_url: str) -> None:
     env = dict(os.environ, FIXTURE_REDIS_URL=redis_url,
                PYTHONPATH=os.pathsep.join([str(suite), str(ROOT)]))
     proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--timeout=60",
-                           "test_fixtures.py"], cwd=suite, env=env, stdout=subprocess.PIPE,
+                           "test_fixtures.py", "test_trap.py"], cwd=suite, env=env, stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, text=True, timeout=280)
     assert proc.returncode == 0, proc.stdout[-8000:]
