@@ -119,17 +119,37 @@ class Worker:
 
 
 def run_suite(project: Path, env: dict[str, str], worker: Worker | None = None) -> None:
-    """Run the project's own suite; fail listing each failed project test and the worker's log."""
+    """Run the project's own suite; fail listing each failed project test and the worker's log.
+
+    If the worker process exits while the suite runs, the suite is stopped at
+    once and the failure shows the worker's log (rather than every test
+    timing out on results nobody will produce).
+    """
     env = dict(env, PYTHONPATH=os.pathsep.join([str(project), str(ROOT)]))
     report = project / "report.xml"
-    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--timeout=120",
-                           f"--junitxml={report}", "shop_tests"], cwd=project, env=env,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=900)
-    if proc.returncode == 0:
+    output_path = project / "suite.log"
+    with open(output_path, "wb") as output:
+        proc = subprocess.Popen([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--timeout=120",
+                                 f"--junitxml={report}", "shop_tests"], cwd=project, env=env,
+                                stdout=output, stderr=subprocess.STDOUT)
+        worker_died = False
+        while True:
+            try:
+                code = proc.wait(timeout=0.5)
+                break
+            except subprocess.TimeoutExpired:
+                if worker is not None and worker.proc.poll() is not None:
+                    worker_died = True
+                    proc.kill()
+                    code = proc.wait()
+                    break
+    if code == 0 and not worker_died:
         return
     failed = _failed_tests(report)
-    message = [f"project suite exited {proc.returncode}; failed: {', '.join(failed) or '(see output)'}",
-               proc.stdout[-12000:]]
+    message = [f"project suite exited {code}; failed: {', '.join(failed) or '(see output)'}",
+               output_path.read_text(errors="replace")[-12000:]]
+    if worker_died:
+        message.insert(0, f"the worker exited with {worker.proc.returncode} while the suite ran")
     if worker is not None:
         message.append("---- worker log (tail) ----\n" + worker.output())
     pytest.fail("\n".join(message), pytrace=False)
