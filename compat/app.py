@@ -142,14 +142,14 @@ class Celery:
         self.strict_typing = strict_typing
         self.autofinalize = autofinalize
         self.tasks = TaskRegistry()
-        self.conf = Settings(on_change=self._on_conf_change)
-        self.control = Control(self)
-        self.loader = Loader(self)
+        self.configured = False
         self.on_configure = Signal("app.on_configure")
         self.on_after_configure = Signal("app.on_after_configure")
         self.on_after_finalize = Signal("app.on_after_finalize")
         self.on_after_fork = Signal("app.on_after_fork")
-        self.configured = False
+        self.conf = Settings(on_change=self._on_conf_change, on_first_read=self._ensure_configured)
+        self.control = Control(self)
+        self.loader = Loader(self)
         self.finalized = False
         self._autodiscover: list[tuple[Any, str]] = []
         self._imported_modules: list[str] = []
@@ -266,7 +266,7 @@ class Celery:
         return ".".join(p for p in (module, name) if p)
 
     def _annotate(self, task: Task) -> None:
-        annotations = self.conf.task_annotations
+        annotations = self.conf.peek("task_annotations")
         if not annotations:
             return
         for mapping in annotations if isinstance(annotations, (list, tuple)) else [annotations]:
@@ -347,6 +347,8 @@ class Celery:
             self._runtime = None
 
     def _ensure_configured(self) -> None:
+        """Send ``on_configure`` and ``on_after_configure`` once: at the first read of ``conf``
+        (as Celery does), or by ``finalize()``/the first publish."""
         if not self.configured:
             self.configured = True
             self.on_configure.send(sender=self)
@@ -470,6 +472,9 @@ class Celery:
             options["max_memory"] = max(1, int(conf.worker_max_memory_per_child) // 1024)
         if conf.is_set("task_default_queue"):
             options["default_queue"] = conf.task_default_queue
+        if conf.beat_schedule:  # run by `mrqc worker -A proj --scheduler` (see mrqc.beat)
+            from .beat import scheduler_tasks
+            options["scheduler_tasks"] = scheduler_tasks(self)
         return options
 
     # --- calling, results -----------------------------------------------------------
@@ -545,9 +550,10 @@ class Celery:
         entry = {"schedule": schedule, "task": sig.task, "args": tuple(sig.args), "kwargs": dict(sig.kwargs),
                  "options": dict(sig.options, **opts)}
         self._periodic_tasks[key] = entry
-        schedule_conf = dict(self.conf.beat_schedule or {})
-        schedule_conf[key] = entry
-        self.conf.beat_schedule = schedule_conf
+        schedule_conf = self.conf.beat_schedule
+        if schedule_conf is None:
+            schedule_conf = self.conf.beat_schedule = {}
+        schedule_conf[key] = entry  # in place, as Celery does: a later read of beat_schedule sees it
         return key
 
     def close(self) -> None:

@@ -152,7 +152,10 @@ class Signature(dict):
         self.options.setdefault("link_error", []).append(errback)
         return errback
 
-    on_error = link_error
+    def on_error(self, errback: "Signature") -> "Signature":
+        """Like ``link_error`` but returns this signature (for chaining), as in Celery."""
+        self.link_error(errback)
+        return self
 
     def __or__(self, other: Any) -> "Signature":
         if isinstance(other, group) and not isinstance(self, group):
@@ -308,7 +311,10 @@ class chain(Signature):  # noqa: N801 - Celery's name
             task.link_error(errback.clone() if hasattr(errback, "clone") else errback)
         return errback
 
-    on_error = link_error
+    def on_error(self, errback: "Signature") -> "Signature":
+        """Like ``link_error`` but returns this signature (for chaining), as in Celery."""
+        self.link_error(errback)
+        return self
 
     def link(self, callback: Signature) -> Signature:
         self.tasks[-1].link(callback)
@@ -464,7 +470,10 @@ class group(Signature):  # noqa: N801
             task.link_error(errback)
         return errback
 
-    on_error = link_error
+    def on_error(self, errback: "Signature") -> "Signature":
+        """Like ``link_error`` but returns this signature (for chaining), as in Celery."""
+        self.link_error(errback)
+        return self
 
     def freeze(self, _id: str | None = None, group_id: str | None = None, **kwargs: Any) -> "GroupResult":
         from .result import GroupResult
@@ -551,7 +560,10 @@ class chord(Signature):  # noqa: N801
         self.body.link_error(errback)
         return errback
 
-    on_error = link_error
+    def on_error(self, errback: "Signature") -> "Signature":
+        """Like ``link_error`` but returns this signature (for chaining), as in Celery."""
+        self.link_error(errback)
+        return self
 
     def apply_async(self, args: Any = None, kwargs: Any = None, body: Any = None, **options: Any) -> "AsyncResult":
         app = self.app

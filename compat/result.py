@@ -32,7 +32,7 @@ from .utils import from_timestamp, rebuild_exception
 if TYPE_CHECKING:
     from .app import Celery
 
-_DECODED = ("result", "meta", "exc_info", "celery_meta", "children", "params")
+_DECODED = ("result", "meta", "exc_info", "parent_exc_info", "celery_meta", "children", "params")
 
 
 def _check_not_in_task() -> None:
@@ -240,6 +240,10 @@ class AsyncResult:
             return record.get("result")
         exc = self._exception(record)
         if propagate and states.state_for_status(status) in PROPAGATE_STATES:
+            if follow_parents:
+                self.maybe_throw_parents()
+                if record.get("parent_exc_info"):  # failed because a chord header task failed
+                    raise rebuild_exception(record["parent_exc_info"])
             raise exc
         return exc
 
@@ -270,13 +274,14 @@ class AsyncResult:
     maybe_reraise = maybe_throw
 
     def maybe_throw_parents(self) -> None:
+        """Re-raise the error of the earliest failed parent (chain steps, a chord's header)."""
+        chain: list[Any] = []
         parent = self.parent
-        seen = 0
-        while parent is not None and seen < 1000:
-            if isinstance(parent, AsyncResult):
-                parent.maybe_throw()
-            parent = parent.parent if isinstance(parent, AsyncResult) else None
-            seen += 1
+        while parent is not None and len(chain) < 1000:
+            chain.append(parent)
+            parent = parent.parent if isinstance(parent, AsyncResult) else getattr(parent, "parent", None)
+        for node in reversed(chain):
+            node.maybe_throw()
 
     # --- actions ------------------------------------------------------------------
 
@@ -436,6 +441,10 @@ class ResultSet:
 
     def waiting(self) -> bool:
         return not self.ready()
+
+    def maybe_throw(self, propagate: bool = True, callback: Any = None) -> None:
+        for result in self.results:
+            result.maybe_throw(propagate=propagate)
 
     def completed_count(self) -> int:
         return sum(1 for r in self.results if r.successful())

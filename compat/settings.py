@@ -18,6 +18,7 @@ Names are stored in their new lower-case form; the old names
 """
 from __future__ import annotations
 
+import copy
 import datetime
 import difflib
 from collections.abc import MutableMapping
@@ -272,15 +273,25 @@ def validate(name: str, value: Any) -> Any:
 class Settings(MutableMapping):
     """``app.conf``: attribute and item access, old and new names, checked on every write."""
 
-    def __init__(self, on_change: Any = None) -> None:
-        object.__setattr__(self, "_data", dict(DEFAULTS))
+    def __init__(self, on_change: Any = None, on_first_read: Any = None) -> None:
+        object.__setattr__(self, "_data", copy.deepcopy(DEFAULTS))
         object.__setattr__(self, "_changes", {})
         object.__setattr__(self, "_on_change", on_change)
+        object.__setattr__(self, "_on_first_read", on_first_read)
 
     # mapping protocol
     def __getitem__(self, key: str) -> Any:
+        """Read a setting. The first read configures the app (``on_after_configure``), as in Celery."""
         name = canonical(key)
+        hook = self._on_first_read
+        if hook is not None:
+            object.__setattr__(self, "_on_first_read", None)
+            hook()
         return self._data.get(name)
+
+    def peek(self, key: str) -> Any:
+        """Read a setting without configuring the app (for mrqc's own bookkeeping)."""
+        return self._data.get(canonical(key))
 
     def __setitem__(self, key: str, value: Any) -> None:
         name = canonical(key)

@@ -69,12 +69,19 @@ def release(runtime: "Runtime", job_id: str, prepend: Any = None, has_prepend: b
     return bool(done)
 
 
-def fail_parked(runtime: "Runtime", job_id: str, exc: BaseException, ttl: int) -> bool:
-    """End a parked job as failed with ``exc`` (once). True if this call did it."""
+def fail_parked(runtime: "Runtime", job_id: str, exc: BaseException, ttl: int,
+                cause: BaseException | None = None) -> bool:
+    """End a parked job as failed with ``exc`` (once). True if this call did it.
+
+    ``cause`` (a chord header's own error) is stored as ``parent_exc_info``:
+    ``get()`` re-raises it first, as Celery does when it sees the failed parent.
+    """
     cls = type(exc)
     fields = {"exceptiontype": f"{cls.__module__}.{cls.__name__}",
               "traceback": f"{cls.__name__}: {exc}\n(not run: an earlier step of its workflow failed)",
               "exc_info": serialization.dumps(exception_record(exc)).decode()}
+    if cause is not None:
+        fields["parent_exc_info"] = serialization.dumps(exception_record(cause)).decode()
     flat: list[str] = []
     for name, value in fields.items():
         flat += [name, value]
@@ -135,10 +142,10 @@ def _fail_chord_body(app: "Celery", runtime: "Runtime", body_id: str, downstream
                      exc: BaseException, ttl: int) -> None:
     error = ChordError(f"Dependency {request.id} raised {exc!r}")
     record = runtime.store.get(body_id, ("meta",)) or {}
-    if not fail_parked(runtime, body_id, error, ttl):
+    if not fail_parked(runtime, body_id, error, ttl, cause=exc):
         return  # already failed (another part) or already released
     for job_id in downstream:
-        fail_parked(runtime, job_id, error, ttl)
+        fail_parked(runtime, job_id, error, ttl, cause=exc)
     body_meta = serialization.loads(record.get("meta")) or {}
     errbacks = body_meta.get("link_error") or []
     if errbacks:

@@ -48,7 +48,8 @@ def build_runtime(config_file: str | None, overrides: dict[str, Any]) -> Any:
 def load_app(spec: str | None) -> dict[str, Any]:
     """Import ``-A MODULE[:ATTR]`` and return the worker settings the app asks for.
 
-    The app object (``ATTR``, else ``app`` or ``celery`` in the module) may
+    The app object (``ATTR``, else ``app`` or ``celery`` in the module, else
+    ``app`` or ``celery`` in ``MODULE.celery`` as Celery looks for it) may
     define ``mrqc_worker_options() -> dict`` (queues, imports, ...): this is how
     the Celery layer makes ``mrqc worker -A proj`` serve its queues without
     mrqcore knowing about it.
@@ -68,6 +69,17 @@ def load_app(spec: str | None) -> dict[str, Any]:
             return dict(app.mrqc_worker_options())
     if attr:
         raise click.UsageError(f"app {spec!r}: {module_name} has no app object {attr!r}")
+    # Like ``celery -A proj``: a package whose app lives in ``proj/celery.py``.
+    try:
+        submodule = importlib.import_module(f"{module_name}.celery")
+    except ModuleNotFoundError as exc:
+        if exc.name != f"{module_name}.celery":
+            raise
+        return {}
+    for name in ("app", "celery"):
+        app = getattr(submodule, name, None)
+        if app is not None and hasattr(app, "mrqc_worker_options"):
+            return dict(app.mrqc_worker_options())
     return {}
 
 

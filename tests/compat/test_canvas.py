@@ -91,15 +91,17 @@ def test_chord_callback_runs_exactly_once(app, compat_worker, redis_client, key)
 
 
 def test_chord_errback_runs_once_and_body_fails(app, compat_worker, redis_client, key):
-    from tests.compat.proj_tasks import add, count_body, fail, on_error_new, on_error_old
+    from tests.compat.proj_tasks import CustomError, add, count_body, fail, on_error_new, on_error_old
     compat_worker()
     compat_worker()
-    body = count_body.s()
-    body.link_error(on_error_old.s())
+    body = count_body.s().on_error(on_error_old.s())  # on_error returns the body, as in Celery
     body.link_error(on_error_new.s())
     result = chord([add.s(1, 1), fail.si("one"), fail.si("two"), add.s(2, 2)], body).apply_async()
-    with pytest.raises(ChordError):
+    with pytest.raises(CustomError):  # as Celery: get() re-raises the failed header task's own error
         result.get(timeout=20)
+    with pytest.raises(ChordError):
+        result.get(timeout=20, follow_parents=False)
+    assert isinstance(result.result, ChordError) and result.state == states.FAILURE
     wait_for(lambda: redis_client.llen(key("errback")) >= 1 and redis_client.llen(key("errback-new")) >= 1,
              timeout=20, message="errbacks")
     result.parent.join(timeout=20, propagate=False)
