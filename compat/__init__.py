@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from . import exceptions, signals, states
 from ._state import current_app, current_task
-from .app import Celery, shared_task
+from .app import Celery
+from .shared import shared_task
 from .canvas import Signature, chain, chord, chunks, group, maybe_signature, signature, subtask, xmap, xstarmap
 from .result import AsyncResult, EagerResult, GroupResult, ResultSet
 from .task import Task

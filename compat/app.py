@@ -36,8 +36,9 @@ import sys
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from . import _state, routing
-from .exceptions import ImproperlyConfigured, NotRegistered, UnsupportedOption
+from .exceptions import ImproperlyConfigured, UnsupportedOption
 from .settings import Settings, looks_like_setting
+from .control import Control, Loader, TaskRegistry
 from .signals import Signal
 from .task import Task, check_task_options, task_from_function
 from .utils import import_object
@@ -46,78 +47,6 @@ if TYPE_CHECKING:
     from mrqcore.runtime import Runtime
 
     from .result import AsyncResult, GroupResult
-
-
-class TaskRegistry(dict):
-    """``app.tasks``: name -> task; a missing name raises ``NotRegistered`` (a KeyError)."""
-
-    def __missing__(self, key: str) -> Task:
-        raise NotRegistered(key)
-
-    def register(self, task: Task) -> None:
-        self[task.name] = task
-
-    def unregister(self, name: str | Task) -> None:
-        name = name.name if isinstance(name, Task) else name
-        try:
-            self.pop(name)
-        except KeyError:
-            raise NotRegistered(name) from None
-
-    def regular(self) -> dict[str, Task]:
-        return dict(self)
-
-    def periodic(self) -> dict[str, Task]:
-        return {}
-
-
-class Control:
-    """``app.control``: only ``revoke`` and ``terminate`` (there is no remote-control bus)."""
-
-    def __init__(self, app: "Celery") -> None:
-        self.app = app
-
-    def revoke(self, task_id: str | Iterable[str], destination: Any = None, terminate: bool = False,
-               signal: Any = None, **kwargs: Any) -> None:
-        ids = [task_id] if isinstance(task_id, str) else list(task_id)
-        for one in ids:
-            self.app.AsyncResult(one).revoke(terminate=terminate, signal=signal)
-
-    def terminate(self, task_id: str | Iterable[str], destination: Any = None, signal: Any = None,
-                  **kwargs: Any) -> None:
-        self.revoke(task_id, destination=destination, terminate=True, signal=signal)
-
-    def purge(self, connection: Any = None) -> int:
-        """Remove every waiting job from the app's queues; returns how many were removed."""
-        runtime = self.app.runtime
-        total = 0
-        for queue in self.app._worker_queues():
-            key = runtime.store.keys.queue(queue)
-            total += int(runtime.redis.llen(key))
-            runtime.redis.delete(key)
-        return total
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("_"):
-            raise AttributeError(name)
-        raise UnsupportedOption(f"app.control.{name}() is not supported by mrqc (no remote-control bus); "
-                                "use the mrqc CLI and dashboard to inspect workers")
-
-
-class Loader:
-    """``app.loader``: just enough of Celery's loader for projects that call it."""
-
-    def __init__(self, app: "Celery") -> None:
-        self.app = app
-
-    def import_default_modules(self) -> list[Any]:
-        return self.app._import_task_modules()
-
-    def import_task_module(self, module: str) -> Any:
-        return importlib.import_module(module)
-
-    def on_worker_init(self) -> None:
-        self.import_default_modules()
 
 
 class Celery:
@@ -375,7 +304,8 @@ class Celery:
         if callable(packages):
             packages = packages()
         if packages is None:
-            packages = _django_apps()
+            from .shared import django_apps
+            packages = django_apps()
         found = []
         for package in packages or ():
             module = f"{package}.{related_name}" if related_name else package
@@ -566,41 +496,4 @@ class Celery:
         self.close()
 
 
-def _django_apps() -> list[str]:
-    try:
-        from django.apps import apps  # type: ignore[import-not-found]
-        from django.conf import settings  # type: ignore[import-not-found]
-    except ImportError:
-        return []
-    if not settings.configured:
-        return []
-    try:
-        return [config.name for config in apps.get_app_configs()]
-    except Exception:  # apps not loaded yet: fall back to the setting
-        return list(getattr(settings, "INSTALLED_APPS", []))
-
-
-def shared_task(*args: Any, **kwargs: Any) -> Any:
-    """A task registered on every app (those existing and those created later).
-
-    Returns a proxy that resolves to the current app's task at each use.
-    """
-    def create(fun: Callable[..., Any]) -> Any:
-        name = kwargs.get("name")
-        check_task_options({k: v for k, v in kwargs.items() if k not in ("bind", "base", "name", "shared")},
-                           f"shared_task {fun.__name__!r}")
-        holder: dict[str, str] = {}
-
-        def on_app(app: Celery) -> None:
-            task = app._task_from_fun(fun, **kwargs)
-            holder["name"] = task.name
-
-        _state.connect_on_app_finalize(on_app)
-        if "name" not in holder:  # no app yet: the default one gets it
-            on_app(_state.get_current_app())
-        task_name = name or holder["name"]
-        return _state._Proxy(lambda: _state.get_current_app().tasks[task_name])
-
-    if len(args) == 1 and callable(args[0]):
-        return create(args[0])
-    return create
+from .shared import shared_task  # noqa: E402,F401 - Celery has it here too (celery.app)

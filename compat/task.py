@@ -26,8 +26,7 @@ import time
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from . import _state
-from .exceptions import (ImproperlyConfigured, MaxRetriesExceededError, Reject, Retry,
-                         UnsupportedOption)
+from .exceptions import ImproperlyConfigured, MaxRetriesExceededError, Retry, UnsupportedOption
 from .utils import parse_rate_limit, suggest
 
 if TYPE_CHECKING:
