@@ -259,3 +259,27 @@ def _log_signal(name, sender, **fields):
         connections.redis.rpush(key("signals"), json.dumps({"signal": name, "sender": sender.name, **fields}))
     except Exception:  # eager tests without Redis must not break on the receiver
         pass
+
+
+@app.task(ignore_result=True)
+def ignored(x):
+    connections.redis.rpush(key("ignored"), x)
+    return x
+
+
+@app.task(bind=True, max_retries=2)
+def retry_no_throw(self):
+    connections.redis.rpush(key("no-throw:" + self.request.id), self.request.retries)
+    if self.request.retries == 0:
+        self.retry(countdown=0, throw=False)
+        return "first run went on"
+    return "retried"
+
+
+@app.task(bind=True, max_retries=2)
+def retry_changing(self, n):
+    r = self.request
+    connections.redis.rpush(key("changing:" + r.id), f"{n}@{r.delivery_info['routing_key']}")
+    if n < 2:
+        raise self.retry(args=(n + 1,), countdown=0, queue="compat-own")
+    return n

@@ -93,3 +93,37 @@ def test_calling_directly_runs_here(app):
     from tests.compat.proj_tasks import add, whoami
     assert add(1, 2) == 3
     assert whoami()["called_directly"] is True
+
+
+def test_ignore_result_tracks_state_not_value(app, compat_worker, redis_client, key):
+    from tests.compat.proj_tasks import ignored
+    compat_worker()
+    result = ignored.delay("x")
+    assert result.get(timeout=20) is None and result.state == "SUCCESS"
+    assert redis_client.lrange(key("ignored"), 0, -1) == ["x"]
+
+
+def test_retry_without_throw_retries_after_the_function_returns(app, compat_worker, redis_client, key):
+    from tests.compat.proj_tasks import retry_no_throw
+    compat_worker()
+    result = retry_no_throw.delay()
+    assert result.get(timeout=20) == "retried"
+    assert redis_client.lrange(key("no-throw:" + result.id), 0, -1) == ["0", "1"]
+
+
+def test_retry_with_new_args_and_queue(app, compat_worker, redis_client, key):
+    from tests.compat.proj_tasks import retry_changing
+    compat_worker()
+    result = retry_changing.delay(0)
+    assert result.get(timeout=20) == 2
+    assert redis_client.lrange(key("changing:" + result.id), 0, -1) == ["0@compat", "1@compat-own", "2@compat-own"]
+    assert Job(result.id).fetch().params == {"args": [2], "kwargs": {}}
+
+
+def test_control_revoke_and_purge(app, runtime):
+    from tests.compat.proj_tasks import add
+    waiting = [add.delay(i, i) for i in range(3)]
+    app.control.revoke(waiting[0].id)
+    assert waiting[0].state == "REVOKED"
+    assert app.control.purge() == 2  # the two still on the queue (the revoked one left it)
+    assert runtime.store.queue_size("compat") == 0

@@ -130,3 +130,43 @@ def test_chunks_map_starmap(app, compat_worker):
     assert add.starmap([(1, 2), (3, 4)]).delay().get(timeout=20) == [3, 7]
     from tests.compat.proj_tasks import xsum
     assert xsum.map([[1, 2], [3]]).delay().get(timeout=20) == [3, 3]
+
+
+def test_chain_ending_with_a_group(app, compat_worker):
+    from tests.compat.proj_tasks import add, mul
+    compat_worker()
+    result = (add.s(1, 1) | group(mul.s(2), mul.s(3))).apply_async()
+    assert isinstance(result, GroupResult)
+    assert result.get(timeout=20) == [4, 6]
+
+
+def test_chord_in_the_middle_of_a_chain(app, compat_worker):
+    from tests.compat.proj_tasks import add, xsum
+    compat_worker()
+    workflow = chain(add.s(1, 1), chord([add.s(10), add.s(20)], xsum.s()), add.s(1000))
+    assert workflow.apply_async().get(timeout=20) == 12 + 22 + 1000
+
+
+def test_chain_fails_after_a_chord_header_failure(app, compat_worker, redis_client, key):
+    from tests.compat.proj_tasks import CustomError, add, fail, record, xsum
+    compat_worker()
+    result = chain(chord([add.s(1, 1), fail.si("header")], xsum.s()), record.s()).apply_async()
+    with pytest.raises(CustomError):
+        result.get(timeout=20)
+    assert result.state == states.FAILURE and redis_client.llen(key("record")) == 0
+
+
+def test_group_revoke(app, runtime):
+    from tests.compat.proj_tasks import add
+    result = group(add.s(i, i) for i in range(3)).apply_async()
+    result.revoke()
+    assert [r.state for r in result.results] == ["REVOKED"] * 3
+
+
+def test_unsupported_canvas_shapes_fail_loudly(app, runtime):
+    from mrqc.exceptions import UnsupportedOption
+    from tests.compat.proj_tasks import add, xsum
+    with pytest.raises(UnsupportedOption, match="header"):
+        chord([add.s(1, 1) | add.s(1)], xsum.s()).apply_async()
+    with pytest.raises(UnsupportedOption, match="link"):
+        add.apply_async((1, 1), link=group(add.s(1)))
