@@ -85,6 +85,8 @@ class Celery:
         self._periodic_tasks: dict[str, dict[str, Any]] = {}
         self._runtime: Runtime | None = None
         self._routers: list[Callable[..., Any]] | None = None
+        self._result_cls: Any = None
+        self._group_result_cls: Any = None
         base = task_cls if task_cls is not None else Task
         if isinstance(base, str):
             base = import_object(base, "Celery(task_cls=...)")
@@ -437,25 +439,20 @@ class Celery:
                     result_cls=result_cls, by_name=True, **options)
 
     @property
-    def AsyncResult(self) -> Any:  # noqa: N802 - Celery's name
-        from .result import AsyncResult
-        app = self
-
-        def make(task_id: str, **kwargs: Any) -> "AsyncResult":
-            kwargs.setdefault("app", app)
-            return AsyncResult(task_id, **kwargs)
-        return make
+    def AsyncResult(self) -> type["AsyncResult"]:  # noqa: N802 - Celery's name
+        """``AsyncResult`` bound to this app (a subclass, as in Celery: ``isinstance`` works)."""
+        if self._result_cls is None:
+            from .result import AsyncResult
+            self._result_cls = type("AsyncResult", (AsyncResult,), {"_default_app": self})
+        return self._result_cls
 
     @property
-    def GroupResult(self) -> Any:  # noqa: N802
-        from .result import GroupResult
-        app = self
-
-        def make(id: str | None = None, results: Any = None, **kwargs: Any) -> "GroupResult":  # noqa: A002
-            kwargs.setdefault("app", app)
-            return GroupResult(id, results, **kwargs)
-        make.restore = lambda group_id: GroupResult.restore(group_id, app=app)  # type: ignore[attr-defined]
-        return make
+    def GroupResult(self) -> type["GroupResult"]:  # noqa: N802
+        """``GroupResult`` bound to this app (``app.GroupResult.restore(group_id)`` works)."""
+        if self._group_result_cls is None:
+            from .result import GroupResult
+            self._group_result_cls = type("GroupResult", (GroupResult,), {"_default_app": self})
+        return self._group_result_cls
 
     def signature(self, *args: Any, **kwargs: Any) -> Any:
         from .canvas import signature

@@ -53,12 +53,15 @@ def store_custom_state(app: "Celery", task_id: str, state: str | None, meta: Any
 class AsyncResult:
     """The result of a task call, by id."""
 
+    #: set on ``app.AsyncResult`` (a subclass bound to an app)
+    _default_app: "Celery | None" = None
+
     def __init__(self, id: str, backend: Any = None, task_name: str | None = None,  # noqa: A002
                  app: "Celery | None" = None, parent: "AsyncResult | None" = None, strict: bool | None = None) -> None:
         if id is None:
             raise ValueError(f"AsyncResult requires a valid id, not {id!r}")
         self.id = str(id)
-        self.app = app or _state.get_current_app()
+        self.app = app or self._default_app or _state.get_current_app()
         self.task_name = task_name
         self._parent = parent
         self.strict = bool(self.app.conf.mrqc_strict_results) if strict is None else strict
@@ -242,8 +245,7 @@ class AsyncResult:
         if propagate and states.state_for_status(status) in PROPAGATE_STATES:
             if follow_parents:
                 self.maybe_throw_parents()
-                if record.get("parent_exc_info"):  # failed because a chord header task failed
-                    raise rebuild_exception(record["parent_exc_info"])
+                raise self._root_cause(record)
             raise exc
         return exc
 
@@ -266,10 +268,22 @@ class AsyncResult:
                     raise TimeoutError("The operation timed out.")
                 waiter.wait(pause)
 
+    def _root_cause(self, record: dict[str, Any]) -> BaseException:
+        """The error to raise when following parents: a chord header's own error if this job
+        failed because of it (``parent_exc_info``), else this job's."""
+        if record.get("parent_exc_info"):
+            return rebuild_exception(record["parent_exc_info"])
+        return self._exception(record)
+
     def maybe_throw(self, propagate: bool = True, callback: Any = None) -> None:
         record = self._record()
         if record and record.get("status") in FINAL_STATUSES and record.get("status") != "success" and propagate:
             raise self._exception(record)
+
+    def _throw_root_cause(self) -> None:
+        record = self._record()
+        if record and record.get("status") in FINAL_STATUSES and record.get("status") != "success":
+            raise self._root_cause(record)
 
     maybe_reraise = maybe_throw
 
@@ -281,7 +295,9 @@ class AsyncResult:
             chain.append(parent)
             parent = parent.parent if isinstance(parent, AsyncResult) else getattr(parent, "parent", None)
         for node in reversed(chain):
-            node.maybe_throw()
+            for result in getattr(node, "results", None) or [node]:
+                if isinstance(result, AsyncResult):
+                    result._throw_root_cause()
 
     # --- actions ------------------------------------------------------------------
 

@@ -22,9 +22,12 @@ if TYPE_CHECKING:
 class ResultSet:
     """A list of results waited on together."""
 
+    #: set on ``app.GroupResult`` (a subclass bound to an app)
+    _default_app: "Celery | None" = None
+
     def __init__(self, results: list[Any], app: "Celery | None" = None, **kwargs: Any) -> None:
         self.results = list(results)
-        self.app = app or _state.get_current_app()
+        self.app = app or self._default_app or _state.get_current_app()
 
     def __len__(self) -> int:
         return len(self.results)
@@ -138,7 +141,7 @@ class GroupResult(ResultSet):
 
     @classmethod
     def restore(cls, id: str, backend: Any = None, app: "Celery | None" = None) -> "GroupResult | None":  # noqa: A002
-        app = app or _state.get_current_app()
+        app = app or cls._default_app or _state.get_current_app()
         runtime = app.runtime
         raw = runtime.redis.get(keys.group(runtime.config.redis_prefix, id))
         if raw is None:

@@ -301,7 +301,7 @@ class Task:
                 raise exc
             raise Retry("Task can be retried", None)
         if not eta and countdown is None:
-            countdown = self.default_retry_delay
+            countdown = self._default_retry_delay()
         new_args = tuple(request.args or ()) if args is None else tuple(args)
         new_kwargs = dict(request.kwargs or {}) if kwargs is None else dict(kwargs)
         if max_retries is not None and retries > max_retries:
@@ -424,6 +424,15 @@ class Task:
                 return bool(value)
         conf = self._get_app().conf
         return bool(conf.task_acks_late or conf.task_reject_on_worker_lost)
+
+    def _default_retry_delay(self) -> float:
+        """The task's ``default_retry_delay``; if the task does not set one, the app's
+        ``task_default_retry_delay`` (an mrqc setting), else Celery's 180 s."""
+        if type(self).default_retry_delay == Task.default_retry_delay:
+            configured = self._get_app().conf.seconds("task_default_retry_delay")
+            if configured is not None:
+                return configured
+        return self.default_retry_delay
 
     def _rate(self) -> tuple[int, int] | None:
         conf = self._get_app().conf

@@ -196,3 +196,31 @@ def test_on_after_configure_and_add_periodic_task():
     entry = app.conf.beat_schedule["ping every 10"]
     assert entry == {"schedule": 10.0, "task": ping.name, "args": ("hi",), "kwargs": {}, "options": {}}
     assert app._periodic_tasks["ping every 10"] == entry
+
+
+def test_task_default_retry_delay_setting():
+    app = new_app(task_default_retry_delay=5)
+
+    @app.task
+    def uses_setting():
+        pass
+
+    @app.task(default_retry_delay=9)
+    def own_delay():
+        pass
+
+    assert uses_setting._default_retry_delay() == 5 and own_delay._default_retry_delay() == 9
+    assert new_app().task(lambda: None, name="cfgtest.plain")._default_retry_delay() == 180
+
+
+def test_app_bound_result_classes(app, runtime):
+    from mrqc import AsyncResult
+    from tests.compat.proj_tasks import add
+    result = add.delay(1, 1)
+    bound = app.AsyncResult(result.id)
+    assert isinstance(bound, AsyncResult) and bound.app is app and bound == result
+    assert isinstance(bound, app.AsyncResult)
+    from mrqc import group
+    grp = group(add.s(1, 1), add.s(2, 2)).apply_async()
+    restored = app.GroupResult.restore(grp.id)
+    assert restored.app is app and [r.id for r in restored] == [r.id for r in grp]
