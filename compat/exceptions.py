@@ -139,8 +139,11 @@ class WorkerLostError(CeleryError):
     """The worker stopped (SIGTERM, or a second SIGINT) while the task ran (MRQ status ``interrupt``)."""
 
 
-class SoftTimeLimitExceeded(Exception):
-    """Raised *inside* the task when its soft time limit passes; the task may catch it to clean up."""
+class SoftTimeLimitExceeded(CeleryError):
+    """Raised *inside* the task when its soft time limit passes; the task may catch it to clean up.
+
+    An ``Exception`` (through ``MrqcError``), as in Celery: ``except Exception`` catches it.
+    """
 
     def __str__(self) -> str:
         return f"SoftTimeLimitExceeded{self.args!r}"

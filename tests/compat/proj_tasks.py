@@ -284,3 +284,14 @@ def retry_changing(self, n):
     if n < 2:
         raise self.retry(args=(n + 1,), countdown=0, queue="compat-own")
     return n
+
+
+from mrqc.utils.log import get_task_logger  # noqa: E402 - as projects import it from celery.utils.log
+
+logger = get_task_logger(__name__)
+
+
+@app.task
+def logs(message):
+    logger.info("logged: %s", message)
+    return message

@@ -127,3 +127,11 @@ def test_control_revoke_and_purge(app, runtime):
     assert waiting[0].state == "REVOKED"
     assert app.control.purge() == 2  # the two still on the queue (the revoked one left it)
     assert runtime.store.queue_size("compat") == 0
+
+
+def test_task_logger_lines_are_stored_with_the_job(app, compat_worker):
+    from tests.compat.proj_tasks import logs
+    compat_worker()
+    result = logs.delay("hello")
+    assert result.get(timeout=20) == "hello"
+    assert any("logged: hello" in line for line in Job(result.id).log_lines)

@@ -9,7 +9,7 @@ import random
 import time
 from typing import Any, Iterable
 
-from .exceptions import ImproperlyConfigured
+from ..exceptions import ImproperlyConfigured
 
 _RATE_UNITS = {"s": 1, "m": 60, "h": 3600}
 
