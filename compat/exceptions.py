@@ -176,6 +176,70 @@ class IgnoreInterrupt(JobInterrupt):
     status = "abort"
 
 
+class CeleryWarning(UserWarning):
+    pass
+
+
+class AlwaysEagerIgnored(CeleryWarning):
+    pass
+
+
+class DuplicateNodenameWarning(CeleryWarning):
+    pass
+
+
+class DuplicateTaskNameWarning(CeleryWarning):
+    pass
+
+
+class FixupWarning(CeleryWarning):
+    pass
+
+
+class NotConfigured(CeleryWarning):
+    pass
+
+
+class SecurityWarning(CeleryWarning):
+    pass
+
+
+class SecurityError(CeleryError):
+    """Celery's message signing is not supported by mrqc; kept so imports work."""
+
+
+class IncompleteStream(TaskError):
+    pass
+
+
+class BackendError(CeleryError):
+    """An error reading or writing a result (here: the job record in Redis)."""
+
+
+class BackendGetMetaError(BackendError):
+    pass
+
+
+class BackendStoreError(BackendError):
+    pass
+
+
+class WorkerTerminate(SystemExit):
+    """Signals that the worker should terminate immediately."""
+
+
+SystemTerminate = WorkerTerminate
+
+
+class WorkerShutdown(SystemExit):
+    """Signals that the worker should perform a warm shutdown."""
+
+
+OperationalError = ConnectionError
+
+UNREGISTERED_FMT = """Task of kind {0} never registered, please make sure it's imported."""
+
+
 class CPendingDeprecationWarning(PendingDeprecationWarning):
     pass
 
@@ -189,4 +253,8 @@ __all__ = [
     "Ignore", "Reject", "TaskError", "NotRegistered", "AlreadyRegistered", "QueueNotFound", "TimeoutError",
     "MaxRetriesExceededError", "TaskRevokedError", "InvalidTaskError", "ChordError", "WorkerLostError",
     "SoftTimeLimitExceeded", "TimeLimitExceeded", "Terminated", "RevokedInterrupt", "IgnoreInterrupt",
+    "CeleryWarning", "AlwaysEagerIgnored", "DuplicateNodenameWarning", "DuplicateTaskNameWarning", "FixupWarning",
+    "NotConfigured", "SecurityWarning", "SecurityError", "IncompleteStream", "BackendError", "BackendGetMetaError",
+    "BackendStoreError", "WorkerTerminate", "SystemTerminate", "WorkerShutdown", "OperationalError",
+    "UNREGISTERED_FMT", "CPendingDeprecationWarning", "CDeprecationWarning",
 ]

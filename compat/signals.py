@@ -139,9 +139,27 @@ worker_ready = Signal("worker_ready")
 worker_shutdown = Signal("worker_shutdown")
 worker_process_shutdown = Signal("worker_process_shutdown", {"pid", "exitcode"})
 import_modules = Signal("import_modules")
+# Defined so projects that connect to them import unchanged; mrqc does not send them
+# (logging is the worker's own; there is no prefork pool, eventlet pool or event heartbeat).
+celeryd_after_setup = Signal("celeryd_after_setup", {"instance", "conf"})
+worker_before_create_process = Signal("worker_before_create_process")
+worker_shutting_down = Signal("worker_shutting_down", {"sig", "how", "exitcode"})
+setup_logging = Signal("setup_logging", {"loglevel", "logfile", "format", "colorize"})
+after_setup_logger = Signal("after_setup_logger", {"logger", "loglevel", "logfile", "format", "colorize"})
+after_setup_task_logger = Signal("after_setup_task_logger", {"logger", "loglevel", "logfile", "format", "colorize"})
+beat_init = Signal("beat_init")
+beat_embedded_init = Signal("beat_embedded_init")
+heartbeat_sent = Signal("heartbeat_sent")
+eventlet_pool_started = Signal("eventlet_pool_started")
+eventlet_pool_preshutdown = Signal("eventlet_pool_preshutdown")
+eventlet_pool_postshutdown = Signal("eventlet_pool_postshutdown")
+eventlet_pool_apply = Signal("eventlet_pool_apply", {"target", "args", "kwargs"})
 
 __all__ = ["Signal", "before_task_publish", "after_task_publish", "task_received", "task_prerun",
            "task_postrun", "task_success", "task_retry", "task_failure", "task_internal_error",
            "task_revoked", "task_rejected", "task_unknown", "celeryd_init", "worker_init",
            "worker_process_init", "worker_ready", "worker_shutdown", "worker_process_shutdown",
-           "import_modules"]
+           "import_modules", "celeryd_after_setup", "worker_before_create_process", "worker_shutting_down",
+           "setup_logging", "after_setup_logger", "after_setup_task_logger", "beat_init", "beat_embedded_init",
+           "heartbeat_sent", "eventlet_pool_started", "eventlet_pool_preshutdown", "eventlet_pool_postshutdown",
+           "eventlet_pool_apply"]
