@@ -237,6 +237,14 @@ class WorkerShutdown(SystemExit):
 
 OperationalError = ConnectionError
 
+
+class CeleryCommandException(CeleryError):
+    """An error of a command-line command, with the exit code to use."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
 UNREGISTERED_FMT = """Task of kind {0} never registered, please make sure it's imported."""
 
 
@@ -256,5 +264,5 @@ __all__ = [
     "CeleryWarning", "AlwaysEagerIgnored", "DuplicateNodenameWarning", "DuplicateTaskNameWarning", "FixupWarning",
     "NotConfigured", "SecurityWarning", "SecurityError", "IncompleteStream", "BackendError", "BackendGetMetaError",
     "BackendStoreError", "WorkerTerminate", "SystemTerminate", "WorkerShutdown", "OperationalError",
-    "UNREGISTERED_FMT", "CPendingDeprecationWarning", "CDeprecationWarning",
+    "UNREGISTERED_FMT", "CeleryCommandException", "CPendingDeprecationWarning", "CDeprecationWarning",
 ]
