@@ -265,9 +265,27 @@ def validate(name: str, value: Any) -> Any:
     if name == "task_default_rate_limit" and value:
         from .utils import parse_rate_limit
         parse_rate_limit(value, "task_default_rate_limit")
+    if name == "task_annotations" and value:
+        _check_annotations(value)
     if name in ("imports", "include") and isinstance(value, str):
         value = (value,)
     return value
+
+
+def _check_annotations(value: Any) -> None:
+    """``task_annotations``: dicts (or a list of dicts) of ``{task name or "*": {option: value}}``."""
+    from .exceptions import UnsupportedOption
+    from .task import check_task_options
+    for mapping in value if isinstance(value, (list, tuple)) else [value]:
+        if not isinstance(mapping, Mapping):
+            raise UnsupportedOption("setting 'task_annotations': only dict entries are supported, "
+                                    f"got {mapping!r}")
+        for key, options in mapping.items():
+            if not isinstance(options, Mapping):
+                raise ImproperlyConfigured(f"setting 'task_annotations'[{key!r}]: expected a dict of task options")
+            plain = {k: v for k, v in options.items()
+                     if not (k.startswith("on_") or k in ("after_return", "before_start"))}
+            check_task_options(plain, f"task_annotations[{key!r}]")
 
 
 class Settings(MutableMapping):

@@ -224,3 +224,44 @@ def test_app_bound_result_classes(app, runtime):
     grp = group(add.s(1, 1), add.s(2, 2)).apply_async()
     restored = app.GroupResult.restore(grp.id)
     assert restored.app is app and [r.id for r in restored] == [r.id for r in grp]
+
+
+def test_task_routes_forms():
+    app = new_app()
+
+    def router(name, args, kwargs, options, task=None, **kw):
+        return {"queue": "by-function"} if name.endswith(".fn") else None
+
+    import re
+    app.conf.task_routes = [router, {"x.exact": "exact-q", "x.glob.*": {"queue": "glob-q"},
+                                     re.compile(r"^x\.re\d$"): {"routing_key": "re-q"}}]
+    assert app.queue_for("x.fn") == "by-function"
+    assert app.queue_for("x.exact") == "exact-q"
+    assert app.queue_for("x.glob.anything") == "glob-q"
+    assert app.queue_for("x.re1") == "re-q"
+    assert app.queue_for("x.other") == "celery"
+    assert app.queue_for("x.exact", options={"queue": "explicit"}) == "explicit"
+    app.conf.task_routes = {"x.*": {"queue": "q", "priority": 5}}
+    with pytest.raises(UnsupportedOption, match="priority"):
+        app.queue_for("x.y")
+
+
+def test_autodiscover_tasks(tmp_path, monkeypatch):
+    import sys
+    for name in ("discapp_one", "discapp_two"):
+        package = tmp_path / name
+        package.mkdir()
+        (package / "__init__.py").write_text("")
+    (tmp_path / "discapp_one" / "tasks.py").write_text(
+        "from mrqc import shared_task\n\n@shared_task\ndef found():\n    return 'found'\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    app = new_app()
+    try:
+        app.autodiscover_tasks(["discapp_one", "discapp_two"])
+        assert "discapp_one.tasks.found" not in app.tasks  # lazy, as in Celery
+        app.finalize()
+        assert app.tasks["discapp_one.tasks.found"]() == "found"
+        assert "discapp_one.tasks" in app.mrqc_worker_options()["imports"]
+    finally:
+        for name in ("discapp_one", "discapp_one.tasks", "discapp_two"):
+            sys.modules.pop(name, None)
