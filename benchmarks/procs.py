@@ -25,10 +25,12 @@ class WorkerProcess:
         self.log_path = log_path
         self.popen: subprocess.Popen | None = None
         self.started_at = 0.0
+        self._log_offset = 0
 
     def start(self) -> "WorkerProcess":
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")
+        self._log_offset = log.tell()
         log.write(f"\n=== {time.strftime('%H:%M:%S')} {' '.join(self.argv)}\n".encode())
         log.flush()
         self.started_at = time.perf_counter()
@@ -67,9 +69,12 @@ class WorkerProcess:
         # Children that outlived their parent (a forked work horse, a pool process) share its group.
         _signal_group(self.popen.pid, signal.SIGKILL)
 
-    def tail(self, lines: int = 15) -> str:
+    def tail(self, lines: int = 10) -> str:
+        """The last lines this run of the worker wrote (the log file is shared by successive runs)."""
         try:
-            text = self.log_path.read_text(errors="replace")
+            with open(self.log_path, "rb") as log:
+                log.seek(self._log_offset)
+                text = log.read().decode(errors="replace")
         except OSError:
             return ""
         return "\n".join(text.rstrip().splitlines()[-lines:])
@@ -120,17 +125,30 @@ def kill_recorded(pidfile: Path) -> list[int]:
         if len(parts) != 2:
             continue
         pid, start = int(parts[0]), parts[1]
-        if _start_time(pid) in (start, ""):
-            _signal_group(pid, signal.SIGKILL)
+        if _start_time(pid) in (start, "") and _group_alive(pid) and _signal_group(pid, signal.SIGKILL):
             killed.append(pid)
     return killed
 
 
-def _signal_group(pgid: int, sig: int) -> None:
+def _group_alive(pgid: int) -> bool:
+    """True if a process other than a zombie is in process group ``pgid``."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if fields[2] == str(pgid) and fields[0] != "Z":  # fields: state, ppid, pgrp, ...
+            return True
+    return False
+
+
+def _signal_group(pgid: int, sig: int) -> bool:
+    """Send ``sig`` to a process group; False if the group no longer exists."""
     try:
         os.killpg(pgid, sig)
+        return True
     except (ProcessLookupError, PermissionError):
-        pass
+        return False
 
 
 def _start_time(pid: int) -> str:

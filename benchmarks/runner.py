@@ -56,7 +56,8 @@ def run(peer, args: argparse.Namespace, doc: dict, out: Path) -> None:
         configs = configs[:1]
     doc.update(version=_version(peer), single_api=peer.single_api, bulk_api=peer.bulk_api,
                configs=[{"name": c.name, "describe": c.describe, "concurrency": c.concurrency,
-                         "command": " ".join(_short(peer.worker_argv(c, peer.has_burst)))} for c in configs])
+                         "command": _command(peer, c),
+                         "drain_uses_burst": peer.has_burst} for c in configs])
 
     def add(workload: str, rows: dict | list[dict]) -> None:
         doc["rows"].setdefault(workload, []).extend(rows if isinstance(rows, list) else [rows])
@@ -68,23 +69,35 @@ def run(peer, args: argparse.Namespace, doc: dict, out: Path) -> None:
         if "enqueue" in selected:
             add("enqueue", workloads.enqueue_rows(peer, scale))
         for index, config in enumerate(configs):
-            peer.use_config(config)
-            if "drain" in selected:
-                add("drain", workloads.drain_row(peer, config, scale, log_dir))
-            if selected & {"latency", "io"}:
-                with workloads.warm_worker(peer, config, log_dir) as worker:
-                    if "latency" in selected:
-                        add("latency", workloads.latency_row(peer, config, scale, worker))
-                    if "io" in selected:
-                        add("io", workloads.io_row(peer, config, scale, worker))
-            if "memory" in selected and (args.memory or peer.system == "mrqc") and index == 0:
-                add("memory", workloads.memory_row(peer, config, scale, log_dir))
-            if "raw" in selected and peer.system == "mrqc" and index == 0:
-                add("raw", workloads.raw_row(peer, config, scale, log_dir))
+            try:
+                run_config(peer, config, index == 0, args, scale, selected, log_dir, add)
+            except Exception as exc:  # e.g. a worker that cannot start: the next config still runs
+                doc.setdefault("config_errors", []).append(
+                    {"config": config.name, "error": f"{type(exc).__name__}: {exc}",
+                     "traceback": traceback.format_exc(limit=6)})
+                _write(out, doc)
     finally:
         peer.purge()
         doc["finished"] = time.time()
         _write(out, doc)
+
+
+def run_config(peer, config, first: bool, args: argparse.Namespace, scale, selected: set[str],
+               log_dir: Path, add) -> None:
+    """The per-configuration workloads; memory and raw run for the first (recommended) one only."""
+    peer.use_config(config)
+    if "drain" in selected:
+        add("drain", workloads.drain_row(peer, config, scale, log_dir))
+    if selected & {"latency", "io"}:
+        with workloads.warm_worker(peer, config, log_dir) as worker:
+            if "latency" in selected:
+                add("latency", workloads.latency_row(peer, config, scale, worker))
+            if "io" in selected:
+                add("io", workloads.io_row(peer, config, scale, worker))
+    if "memory" in selected and (args.memory or peer.system == "mrqc") and first:
+        add("memory", workloads.memory_row(peer, config, scale, log_dir))
+    if "raw" in selected and peer.system == "mrqc" and first:
+        add("raw", workloads.raw_row(peer, config, scale, log_dir))
 
 
 def _version(peer) -> str:
@@ -94,12 +107,15 @@ def _version(peer) -> str:
         return f"unknown ({exc})"
 
 
-def _short(argv: list[str]) -> list[str]:
-    """A command line as a reader would type it: console scripts and python by name."""
+def _command(peer, config) -> str:
+    """The worker's command line as a reader would type it: its own variables, then the command
+    with console scripts and python by name (``MRQC_*`` variables are described in the README)."""
+    argv = peer.worker_argv(config, False)
     head = Path(argv[0]).name
     if head.startswith("python"):
         head = "python"
-    return [head, *argv[1:]]
+    env = [f"{k}={v}" for k, v in peer.worker_env(config).items() if k.startswith("BENCH_")]
+    return " ".join([*env, head, *argv[1:]])
 
 
 def _write(out: Path, doc: dict) -> None:

@@ -126,8 +126,7 @@ def io_row(peer: Peer, config: WorkerConfig, scale: Scale, worker: WorkerProcess
     ideal = n * IO_SLEEP / config.concurrency
     row = _config_row(peer, config, n=n, concurrency=config.concurrency, ideal_seconds=ideal)
     if ideal > scale.io_budget:
-        row["skipped"] = (f"concurrency {config.concurrency}: ideal {ideal:.1f} s exceeds the "
-                          f"{scale.io_budget:.0f} s budget (not an I/O configuration)")
+        row["skipped"] = f"ideal {ideal:.0f} s > {scale.io_budget:.0f} s budget (concurrency {config.concurrency})"
         return row
     with _row_errors(row, worker):
         deadline = time.perf_counter() + min(scale.phase_timeout, 30 + 20 * ideal)
@@ -200,7 +199,7 @@ def wait_all(peer: Peer, handles: Sequence[Handle], deadline: float, *,
         if all(flags):
             del pending[:POLL_CHUNK]
             continue
-        pending[:POLL_CHUNK] = [h for h, flag in zip(head, flags) if not flag]
+        pending[:POLL_CHUNK] = [h for h, flag in zip(head, flags, strict=True) if not flag]
         if worker is not None and not worker.alive():
             if all(peer.done(pending)):
                 break
@@ -233,11 +232,11 @@ def _enqueue_single(peer: Peer, n: int, deadline: float, first: int = 0) -> list
 
 
 def make_worker(peer: Peer, config: WorkerConfig, log_dir: Path, burst: bool,
-                argv: list[str] | None = None) -> WorkerProcess:
+                argv: list[str] | None = None, log_name: str = "") -> WorkerProcess:
     """The (not yet started) worker process of ``config``; ``argv`` overrides its command line."""
     env = base_env()
     env.update(peer.worker_env(config))
-    log_path = log_dir / f"{peer.system}-{config.name}.log"
+    log_path = log_dir / f"{peer.system}-{config.name}{'-' + log_name if log_name else ''}.log"
     return WorkerProcess(argv or peer.worker_argv(config, burst), env=env, cwd=REPO_DIR, log_path=log_path)
 
 

@@ -46,7 +46,7 @@ class Peer(ABC):
     def configs(self) -> list[WorkerConfig]:
         """Worker configurations, the recommended one for 2 cores first."""
 
-    def use_config(self, config: WorkerConfig) -> None:
+    def use_config(self, config: WorkerConfig) -> None:  # noqa: B027 (optional hook, empty by default)
         """Set up the client for ``config`` (most peers need nothing)."""
 
     @abstractmethod

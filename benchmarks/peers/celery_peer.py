@@ -1,9 +1,11 @@
 """Celery 5.7: prefork pool with 2 processes, and gevent pool with 100 greenlets.
 
-Bulk route: ``group(noop.s(x) ...).apply_async()``, which publishes every message through one
-producer connection (Celery has no multi-message publish; ``chunks`` would change the job count).
-Workers run with ``--without-gossip --without-mingle --without-heartbeat``: those exchange cluster
-events between workers only, and Celery's docs suggest turning them off when nothing uses them.
+Bulk route: Celery has no multi-message publish (``chunks`` would change the job count), so the
+bulk row sends every message through one producer, ``apply_async(..., producer=p)`` inside
+``app.producer_or_acquire()``; measured here it beats ``group(...).apply_async()`` (about 3,000 vs
+2,100 jobs/s) and plain ``delay``.
+Workers run with ``--without-gossip --without-mingle --without-heartbeat``: those exchange events
+between workers only (mingle also waits for replies at startup), which a single worker never uses.
 """
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ class CeleryPeer(Peer):
     system = "celery"
     distribution = "celery"
     single_api = "noop.delay(x)"
-    bulk_api = "group(noop.s(x) for x in xs).apply_async()"
+    bulk_api = "with app.producer_or_acquire() as p: noop.apply_async((x,), producer=p) ..."
 
     def configs(self) -> list[WorkerConfig]:
         return [
@@ -29,15 +31,12 @@ class CeleryPeer(Peer):
         return noop.delay(x).id
 
     def enqueue_bulk(self, xs: Sequence[int]) -> list[str]:
-        from celery import group
-
-        result = group(noop.s(x) for x in xs).apply_async()
-        return [r.id for r in result.results]
+        with app.producer_or_acquire() as producer:
+            return [noop.apply_async((x,), producer=producer).id for x in xs]
 
     def enqueue_io(self, count: int) -> list[str]:
-        from celery import group
-
-        return [r.id for r in group(io.s(x) for x in range(count)).apply_async().results]
+        with app.producer_or_acquire() as producer:
+            return [io.apply_async((x,), producer=producer).id for x in range(count)]
 
     def done(self, handles: Sequence[str]) -> list[bool]:
         pipe = self.redis().pipeline(transaction=False)

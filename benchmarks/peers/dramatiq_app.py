@@ -8,16 +8,24 @@ from __future__ import annotations
 import time
 
 import dramatiq
+import redis
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.results import Results
 from dramatiq.results.backends.redis import RedisBackend
 
 from benchmarks.settings import IO_SLEEP, KEY_PREFIX, REDIS_URL
 
-broker = RedisBroker(url=REDIS_URL, namespace=f"{KEY_PREFIX}dramatiq")
+# redis-py 8 caps a connection pool at 100 connections by default; 100 greenlets per process, the
+# consumer threads and the result writers need more (at 100 some enqueues failed with "Too many
+# connections"), so both pools get room.
+MAX_CONNECTIONS = 1000
+broker = RedisBroker(client=redis.Redis(connection_pool=redis.ConnectionPool.from_url(
+    REDIS_URL, max_connections=MAX_CONNECTIONS)), namespace=f"{KEY_PREFIX}dramatiq")
 # Readable result keys (<namespace>:<queue>:<actor>:<id>) instead of MD5 hashes, so that cleanup
 # can find them by prefix.
-backend = RedisBackend(url=REDIS_URL, namespace=f"{KEY_PREFIX}dramatiq-results", use_namespace_prefix_keys=True)
+backend = RedisBackend(client=redis.Redis(connection_pool=redis.ConnectionPool.from_url(
+    REDIS_URL, max_connections=MAX_CONNECTIONS)), namespace=f"{KEY_PREFIX}dramatiq-results",
+    use_namespace_prefix_keys=True)
 broker.add_middleware(Results(backend=backend))
 dramatiq.set_broker(broker)
 

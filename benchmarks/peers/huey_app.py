@@ -1,22 +1,28 @@
 """Huey instance and tasks of the benchmark (imported by the client and by ``huey_consumer``).
 
-RedisHuey named ``bench_huey`` (keys ``huey.*.bench_huey``) with blocking dequeue (Huey's default
-for Redis). ``BENCH_HUEY_NOTIFY=1`` turns on Huey's result notification (``notify_result``: the
-consumer pushes to a per-result list and a blocking ``get`` waits with BLPOP instead of polling).
+RedisHuey named ``bench_huey`` (keys ``huey.*.bench_huey``; the name follows ``BENCH_KEY_PREFIX``)
+with blocking dequeue (Huey's default for Redis). ``BENCH_HUEY_NOTIFY=1`` turns on Huey's result
+notification (``notify_result``: the consumer pushes to a per-result list and a blocking ``get``
+waits with BLPOP instead of polling).
 """
 from __future__ import annotations
 
 import os
+import re
 import time
 
 from huey import RedisHuey
+from redis import ConnectionPool
 
-from benchmarks.settings import IO_SLEEP, REDIS_URL
+from benchmarks.settings import IO_SLEEP, KEY_PREFIX, REDIS_URL
 
-NAME = "bench_huey"
+NAME = re.sub(r"[^A-Za-z0-9_]", "", KEY_PREFIX) + "_huey"  # Huey keeps only these characters
 NOTIFY_ENV = "BENCH_HUEY_NOTIFY"
 
-huey = RedisHuey(NAME, url=REDIS_URL, notify_result=os.environ.get(NOTIFY_ENV) == "1")
+# redis-py 8 caps a connection pool at 100 connections by default, fewer than 100 greenlets plus
+# the scheduler and result writes need ("Too many connections" errors at -w 100), so give it room.
+huey = RedisHuey(NAME, connection_pool=ConnectionPool.from_url(REDIS_URL, max_connections=1000),
+                 notify_result=os.environ.get(NOTIFY_ENV) == "1")
 
 
 @huey.task()

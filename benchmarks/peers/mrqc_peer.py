@@ -14,7 +14,13 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
-from benchmarks.peers.base import Peer, Unavailable, WorkerConfig, console_script, python
+from benchmarks.peers.base import (
+    Peer,
+    Unavailable,
+    WorkerConfig,
+    console_script,
+    python,
+)
 from benchmarks.settings import KEY_PREFIX, REDIS_URL, Scale
 
 PREFIX = f"{KEY_PREFIX}mrqc:"
@@ -27,6 +33,7 @@ BATCH = 1000
 os.environ["MRQC_REDIS"] = REDIS_URL
 os.environ["MRQC_REDIS_PREFIX"] = PREFIX
 os.environ["MRQC_LOG_LEVEL"] = "WARNING"
+os.environ["MRQC_RAW_QUEUES"] = json.dumps(RAW_QUEUES)
 
 from mrqcore.job import FINAL_STATUSES, Job, get_job_result, queue_job, queue_jobs  # noqa: E402
 from mrqcore.keys import Keys  # noqa: E402
@@ -93,25 +100,29 @@ class MrqcPeer(Peer):
         from benchmarks.workloads import make_worker
 
         try:
-            from mrqcore.raw import queue_raw_jobs
+            from mrqcore.raw import queue_raw_jobs, raw_queue_for
         except ImportError as exc:
             raise Unavailable(f"mrqc raw queues: {type(exc).__name__}: {exc}") from exc
-        os.environ["MRQC_RAW_QUEUES"] = json.dumps(RAW_QUEUES)
         n = scale.raw
         deadline = time.perf_counter() + scale.phase_timeout
         push_start = time.perf_counter()
         queue_raw_jobs(RAW_QUEUE, [str(x) for x in range(n)], batch_size=BATCH)
         push_seconds = time.perf_counter() - push_start
-        worker = make_worker(self, config, log_dir, True, argv=self.worker_argv(config, True, RAW_QUEUE)).start()
+        worker = make_worker(self, config, log_dir, True, argv=self.worker_argv(config, True, RAW_QUEUE),
+                             log_name="raw").start()
         try:
             if not worker.wait_exit(max(1.0, deadline - time.perf_counter())):
                 raise TimeoutError(f"burst worker still running after {scale.phase_timeout:.0f} s")
             seconds = time.perf_counter() - worker.started_at
         finally:
             worker.stop()
-        succeeded = self._count_statuses().get("success", 0)
-        if succeeded != n:
-            raise AssertionError(f"{succeeded} successful jobs for {n} raw items; log tail:\n{worker.tail()}")
+        left = raw_queue_for(RAW_QUEUE).size()
+        if left:
+            raise AssertionError(f"the burst worker exited (code {worker.popen.returncode}) leaving {left} of "
+                                 f"{n} raw items queued; log tail:\n{worker.tail()}")
+        statuses = self._count_statuses()
+        if statuses.get("success", 0) != n:
+            raise AssertionError(f"job statuses {statuses} for {n} raw items; log tail:\n{worker.tail()}")
         return {"seconds": seconds, "rate": n / seconds, "push_seconds": push_seconds,
                 "push_rate": n / push_seconds, "api": f"queue_raw_jobs({RAW_QUEUE!r}, items, batch_size={BATCH})"}
 

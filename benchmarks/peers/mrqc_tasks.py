@@ -5,9 +5,8 @@ from typing import Any
 
 import gevent
 
-from mrqcore.task import Task
-
 from benchmarks.settings import IO_SLEEP
+from mrqcore.task import Task
 
 
 class Noop(Task):
