@@ -50,6 +50,15 @@ def store_custom_state(app: "Celery", task_id: str, state: str | None, meta: Any
     app.runtime.store.update(task_id, fields)
 
 
+def _exception_from_meta(meta: Any) -> BaseException:
+    """The exception described by ``update_state`` meta (Celery's ``exc_type``/``exc_message`` keys)."""
+    if isinstance(meta, dict) and meta.get("exc_type"):
+        message = meta.get("exc_message", [])
+        return rebuild_exception({"exc_module": meta.get("exc_module", "builtins"), "exc_type": meta["exc_type"],
+                                  "exc_message": message if isinstance(message, list) else [message]})
+    return Exception(meta)
+
+
 class AsyncResult:
     """The result of a task call, by id."""
 
@@ -119,7 +128,8 @@ class AsyncResult:
         if record is None:
             return states.UNKNOWN if self.strict else states.PENDING
         status = record.get("status")
-        if status == "started" and record.get("celery_state"):
+        if status in ("started", "abort") and record.get("celery_state"):
+            # a running task's update_state(); or the state a task stored before raising Ignore
             return record["celery_state"]
         return states.state_for_status(status)
 
@@ -149,6 +159,8 @@ class AsyncResult:
         status = record.get("status")
         if status == "success":
             return record.get("result")
+        if status == "abort" and record.get("celery_state"):
+            return record.get("celery_meta")
         if status in FINAL_STATUSES or status == "retry":
             return self._exception(record)
         if record.get("celery_state"):
@@ -241,6 +253,12 @@ class AsyncResult:
             callback(self.id, record.get("result"))
         if status == "success":
             return record.get("result")
+        if status == "abort" and record.get("celery_state"):
+            # Celery's pattern: update_state(state=FAILURE, meta=...) then raise Ignore()
+            meta = record.get("celery_meta")
+            if propagate and record["celery_state"] in PROPAGATE_STATES:
+                raise _exception_from_meta(meta)
+            return meta
         exc = self._exception(record)
         if propagate and states.state_for_status(status) in PROPAGATE_STATES:
             if follow_parents:

@@ -295,3 +295,11 @@ logger = get_task_logger(__name__)
 def logs(message):
     logger.info("logged: %s", message)
     return message
+
+
+@app.task(bind=True)
+def custom_failure(self):
+    from mrqc import states
+    from mrqc.exceptions import Ignore
+    self.update_state(state=states.FAILURE, meta={"exc_type": "ValueError", "exc_message": ["custom"]})
+    raise Ignore()

@@ -197,3 +197,14 @@ def test_forget(app, compat_worker):
     assert result.get(timeout=20) == 2
     result.forget()
     assert not AsyncResult(result.id, app=app).exists
+
+
+def test_update_state_then_ignore_keeps_the_custom_state(app, compat_worker):
+    """Celery's pattern for a custom failure: update_state(state=FAILURE, meta=...) then raise Ignore."""
+    from tests.compat.proj_tasks import custom_failure
+    compat_worker()
+    result = custom_failure.delay()
+    with pytest.raises(ValueError, match="custom"):
+        result.get(timeout=20)
+    assert result.state == states.FAILURE and Job(result.id).fetch().status == "abort"
+    assert result.info == {"exc_type": "ValueError", "exc_message": ["custom"]}
