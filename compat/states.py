@@ -12,7 +12,7 @@
 | ``maxretries`` | ``FAILURE`` | ``MaxRetriesExceededError`` |
 | ``interrupt`` | ``FAILURE`` | ``WorkerLostError`` |
 | ``cancel`` | ``REVOKED`` | ``TaskRevokedError`` |
-| ``abort`` | ``REVOKED`` | ``TaskRevokedError`` |
+| ``abort`` | ``REVOKED`` (or the state stored by ``update_state`` before ``Ignore``) | ``TaskRevokedError`` |
 
 ``abort`` (the task stopped itself on purpose: MRQ's ``abort_current_job``,
 Celery's ``Ignore`` / ``Reject(requeue=False)``) reads as ``REVOKED``: it will
