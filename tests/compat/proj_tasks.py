@@ -303,3 +303,38 @@ def custom_failure(self):
     from mrqc.exceptions import Ignore
     self.update_state(state=states.FAILURE, meta={"exc_type": "ValueError", "exc_message": ["custom"]})
     raise Ignore()
+
+
+class RecordingHooks(app.Task):
+    """A base class whose hooks record what they were called with."""
+
+    def _log(self, line):
+        connections.redis.rpush(key("hooks"), line)
+
+    def before_start(self, task_id, args, kwargs):
+        self._log(f"before_start {list(args)}")
+
+    def on_success(self, retval, task_id, args, kwargs):
+        self._log(f"on_success {retval}")
+
+    def on_failure(self, exc, task_id, args, kwargs, einfo):
+        self._log(f"on_failure {type(exc).__name__} {type(einfo.exception).__name__}")
+
+    def on_retry(self, exc, task_id, args, kwargs, einfo):
+        self._log(f"on_retry {type(exc).__name__}")
+
+    def after_return(self, status, retval, task_id, args, kwargs, einfo):
+        self._log(f"after_return {status}")
+
+    def __call__(self, *args, **kwargs):
+        self._log("custom __call__")
+        return super().__call__(*args, **kwargs)
+
+
+@app.task(bind=True, base=RecordingHooks, max_retries=1, default_retry_delay=0)
+def hooked(self, fail):
+    if fail and self.request.retries == 0:
+        raise self.retry(exc=CustomError("first"))
+    if fail:
+        raise CustomError("second")
+    return "fine"

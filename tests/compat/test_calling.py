@@ -135,3 +135,16 @@ def test_task_logger_lines_are_stored_with_the_job(app, compat_worker):
     result = logs.delay("hello")
     assert result.get(timeout=20) == "hello"
     assert any("logged: hello" in line for line in Job(result.id).log_lines)
+
+
+def test_hooks_and_custom_call(app, compat_worker, redis_client, key):
+    from tests.compat.proj_tasks import CustomError, hooked
+    compat_worker()
+    assert hooked.delay(False).get(timeout=20) == "fine"
+    with pytest.raises(CustomError, match="second"):
+        hooked.delay(True).get(timeout=20)
+    assert redis_client.lrange(key("hooks"), 0, -1) == [
+        "before_start [False]", "custom __call__", "on_success fine", "after_return SUCCESS",
+        "before_start [True]", "custom __call__", "on_retry CustomError", "after_return RETRY",
+        "before_start [True]", "custom __call__", "on_failure CustomError CustomError", "after_return FAILURE",
+    ]
