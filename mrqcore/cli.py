@@ -121,17 +121,21 @@ def worker(queues: tuple[str, ...], greenlets: int | None, processes: int | None
     config = runtime.config
     logging.basicConfig(level=config.log_level.upper(),
                         format="%(asctime)s %(process)d %(name)s [%(levelname)s] %(message)s")
-    if config.processes > 0:
-        from .supervisor import Supervisor, child_command
-        sys.exit(Supervisor(child_command(sys.argv[1:]), config.processes,
-                            replace_clean_exits=not config.burst).run())
     from .exceptions import ConfigError
     from .worker import Worker
     try:
-        worker_obj = Worker(runtime)
-    except ConfigError as exc:  # e.g. a bad scheduler_tasks entry
+        Worker(runtime)  # checks what only a worker checks (e.g. scheduler_tasks) before any fork
+    except ConfigError as exc:
         raise click.UsageError(str(exc)) from exc
-    sys.exit(worker_obj.run())
+    if config.processes > 0:
+        from .supervisor import Supervisor
+
+        def child() -> int:
+            # A fresh runtime in each child: no connection is shared across a fork.
+            return Worker(build_runtime(config_file, overrides)).run()
+
+        sys.exit(Supervisor(child, config.processes, replace_clean_exits=not config.burst).run())
+    sys.exit(Worker(runtime).run())
 
 
 @cli.command()
