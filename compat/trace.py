@@ -26,7 +26,6 @@ import contextlib
 import inspect
 import logging
 import random
-import sys
 import time
 import traceback as tb_module
 from typing import TYPE_CHECKING, Any
@@ -38,7 +37,7 @@ from mrqcore.exceptions import (DelayInterrupt, JobInterrupt, JobTimeoutInterrup
                                 WorkerInterrupt)
 
 from . import _state, signals, states
-from .exceptions import (ChordError, Ignore, IgnoreInterrupt, InvalidTaskError, Reject, Retry,
+from .exceptions import (Ignore, IgnoreInterrupt, InvalidTaskError, Reject, Retry,
                          RevokedInterrupt, SoftTimeLimitExceeded, TaskRevokedError, TimeLimitExceeded,
                          WorkerLostError)
 from .task import Context
@@ -404,5 +403,4 @@ class EagerBackend:
         pass
 
 
-__all__ = ["run_job", "trace", "Outcome", "ExceptionInfo", "WorkerBackend", "EagerBackend", "ChordError",
-           "sys"]
+__all__ = ["run_job", "trace", "Outcome", "ExceptionInfo", "WorkerBackend", "EagerBackend"]
