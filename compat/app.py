@@ -8,20 +8,26 @@
     @app.task
     def add(x, y): return x + y
 
-``mrqc worker -A proj`` imports the module, finds ``app`` (or ``celery``, or
-``module:attr``) and calls ``app.mrqc_worker_options()``: the queues to serve
-(default queue, each task's queue, route queues, ``task_queues``), the modules
-to import (``include``, ``imports``, autodiscovered ``tasks`` modules) and the
-Redis URL from ``broker_url``.
+``mrqc worker -A proj`` imports the module, finds the app (``module:attr``,
+else ``app``/``celery`` in the module or in ``proj.celery``) and calls
+``app.mrqc_worker_options()``: the queues to serve (default queue, each task's
+queue, route queues, ``task_queues``), the modules to import (``include``,
+``imports``, autodiscovered ``tasks`` modules), the Redis URL from
+``broker_url``, and the ``beat_schedule`` entries as mrqcore
+``scheduler_tasks`` (run with ``--scheduler``, converted by ``mrqc.beat``).
+
+Configuration happens as in Celery: the first read of ``app.conf`` (or
+``finalize()``, or the first publish) sends ``on_configure`` and
+``on_after_configure`` once; writes before it do not.
 
 Periodic tasks (for beat, which lives in ``mrqc.beat``): entries are stored
 where Celery stores them, in ``app.conf.beat_schedule`` (a dict ``{name:
 {"schedule": ..., "task": name, "args": (...), "kwargs": {...}, "options":
-{...}}}``). ``add_periodic_task`` writes there too, and also keeps its own
-entries in ``app._periodic_tasks`` (same shape). Call ``app.finalize()``
-first: it sends ``on_after_configure`` (where Celery projects usually call
-``add_periodic_task``), imports the task modules and sends
-``on_after_finalize``, each once.
+{...}}}``). ``add_periodic_task`` adds to that same dict (in place), and also
+keeps its own entries in ``app._periodic_tasks`` (same shape). Call
+``app.finalize()`` first: it sends ``on_after_configure`` (where Celery
+projects usually call ``add_periodic_task``), imports the task modules and
+sends ``on_after_finalize``, each once.
 
 The runtime: the app publishes through ``mrqcore``'s current runtime when one
 is installed (a worker, ``mrqcore.configure()``, tests); otherwise it builds
@@ -37,8 +43,8 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from . import _state, routing
 from .exceptions import ImproperlyConfigured, UnsupportedOption
-from .settings import Settings, looks_like_setting
 from .control import Control, Loader, TaskRegistry
+from .settings import Settings, looks_like_setting
 from .signals import Signal
 from .task import Task, check_task_options, task_from_function
 from .utils import import_object
