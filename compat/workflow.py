@@ -17,7 +17,9 @@ workers finish chord parts at the same instant:
   releases the body with the ordered list of results;
 * on failure, every parked job downstream ends ``failed`` with the same
   exception (a chord body with ``ChordError``), and the body's errbacks run
-  once (guarded by the same script).
+  once (guarded by the same script);
+* a parked step that was revoked is not released, and the parked steps after
+  it are revoked too (the chain stops there).
 """
 from __future__ import annotations
 
@@ -114,7 +116,8 @@ def _start_next(app: "Celery", runtime: "Runtime", request: "Context", nxt: dict
     from .canvas import Signature
     kind = nxt.get("kind")
     if kind == "task":
-        release(runtime, nxt["id"], retval, has_prepend=not nxt.get("immutable"))
+        if not release(runtime, nxt["id"], retval, has_prepend=not nxt.get("immutable")):
+            _revoke_rest_if_revoked(runtime, nxt)
     elif kind == "group":
         group = Signature.from_dict(nxt["group"], app=app)
         group.apply_async((retval,), parent_id=request.id, root_id=request.root_id)
@@ -126,6 +129,17 @@ def _start_next(app: "Celery", runtime: "Runtime", request: "Context", nxt: dict
                            parent_id=request.id, root_id=request.root_id)
 
 
+def _revoke_rest_if_revoked(runtime: "Runtime", nxt: dict[str, Any]) -> None:
+    """The next step was revoked while parked: the chain stops there, so the steps after it are
+    revoked too (instead of staying parked forever)."""
+    from mrqcore.job import Job
+    record = runtime.store.get(nxt["id"], ("status",)) or {}
+    if record.get("status") != "cancel":
+        return  # released already (this step ran twice), nothing to do
+    for job_id in list(nxt.get("downstream") or ())[1:]:
+        Job(job_id, runtime).cancel()
+
+
 def _chord_part(app: "Celery", runtime: "Runtime", request: "Context", chord: dict[str, Any], retval: Any) -> None:
     ttl = int(runtime.config.result_ttl)
     result_json = serialization.dumps_checked(retval, "chord part result").decode()
@@ -135,7 +149,9 @@ def _chord_part(app: "Celery", runtime: "Runtime", request: "Context", chord: di
         return
     parts = dict(zip(flat[::2], flat[1::2]))
     results = [serialization.loads(parts[str(i)]) for i in range(int(chord["size"]))]
-    release(runtime, chord["body_id"], results, has_prepend=not chord.get("body_immutable"))
+    if not release(runtime, chord["body_id"], results, has_prepend=not chord.get("body_immutable")):
+        _revoke_rest_if_revoked(runtime, {"id": chord["body_id"],
+                                          "downstream": [chord["body_id"]] + list(chord.get("downstream") or ())})
 
 
 def _fail_chord_body(app: "Celery", runtime: "Runtime", body_id: str, downstream: Any, request: "Context",
