@@ -202,15 +202,20 @@ class Job:
         """
         deadline = None if timeout is None else time.monotonic() + timeout
         with self.store.done_waiter(self.id) as waiter:
+            notice = None
             while True:
-                self.fetch(("status", "result", "exceptiontype", "traceback"))
+                if notice and notice.startswith("success\n"):
+                    # The worker sent the (small) result with the notification.
+                    self.data.update(status="success", result=serialization.loads(notice[8:]))
+                else:
+                    self.fetch(("status", "result", "exceptiontype", "traceback"))
                 status = self.data.get("status")
                 if status in FINAL_STATUSES:
                     break
                 remaining = poll_interval if deadline is None else min(poll_interval, deadline - time.monotonic())
                 if remaining <= 0:
                     raise WaitTimeoutError(f"job {self.id} still {status!r} after {timeout}s")
-                waiter.wait(remaining)
+                notice = getattr(waiter, "message", None) if waiter.wait(remaining) else None
         if status != "success" and raise_on_failure:
             raise JobFailedError(self.id, status, self.data.get("exceptiontype"), self.data.get("traceback"))
         return self.data.get("result")

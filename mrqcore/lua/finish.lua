@@ -5,6 +5,7 @@
 -- ARGV: prefix, worker id, now, then per job:
 --   id, status, ttl (0 = keep), due ('' = none; else park in scheduled), nfields,
 --   field, value, ..., nlines, line, ...
+-- Each done:{id} message is the status, or 'success\n' + the JSON result when it is small.
 -- One call replaces four to six commands per job; it is atomic like the MULTI it replaces.
 local p, worker, now = ARGV[1], ARGV[2], ARGV[3]
 local inflight = p .. 'inflight:' .. worker
@@ -42,7 +43,16 @@ while i <= #ARGV do
     redis.call('ZADD', p .. 'interrupted', now, id)
   end
   redis.call('ZREM', inflight, id)
-  redis.call('PUBLISH', p .. 'done:' .. id, status)
+  -- Waiters get a small success result in the message itself: one round trip less.
+  local notice = status
+  if status == 'success' then
+    for f = 1, #fields, 2 do
+      if fields[f] == 'result' and #fields[f + 1] <= 4096 then
+        notice = status .. '\n' .. fields[f + 1]
+      end
+    end
+  end
+  redis.call('PUBLISH', p .. 'done:' .. id, notice)
   n = n + 1
 end
 return n

@@ -200,6 +200,8 @@ class _SubscribedWaiter(Waiter):
     def __init__(self, pubsub: Any, channel: str) -> None:
         self._pubsub = pubsub
         self._channel = channel
+        #: the data of the last message received on the channel
+        self.message: str | None = None
 
     def wait(self, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
@@ -210,6 +212,7 @@ class _SubscribedWaiter(Waiter):
                     return False
                 message = self._pubsub.get_message(timeout=remaining)
                 if message and message["type"] == "message" and message["channel"] == self._channel:
+                    self.message = message["data"]
                     return True
         except (redis.ConnectionError, redis.TimeoutError):
             time.sleep(min(timeout, 0.5))
