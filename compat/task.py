@@ -40,7 +40,7 @@ TASK_OPTIONS = frozenset({
     "soft_time_limit", "ignore_result", "acks_late", "expires", "priority", "serializer", "throws",
     "typing", "track_started", "trail", "send_events", "store_errors_even_if_ignored",
     "reject_on_worker_lost", "acks_on_failure_or_timeout", "resultrepr_maxsize", "autoregister",
-    "abstract", "routing_key", "exchange", "compression", "Request", "Strategy", "request_stack",
+    "abstract", "routing_key", "exchange", "compression", "Request", "Strategy",
     "lazy", "pydantic", "pydantic_strict", "pydantic_context", "pydantic_dump_kwargs",
 })
 
