@@ -148,3 +148,25 @@ def test_hooks_and_custom_call(app, compat_worker, redis_client, key):
         "before_start [True]", "custom __call__", "on_retry CustomError", "after_return RETRY",
         "before_start [True]", "custom __call__", "on_failure CustomError CustomError", "after_return FAILURE",
     ]
+
+
+def test_reusing_a_live_task_id_queues_nothing_twice(app, runtime, compat_worker, redis_client, key):
+    from tests.compat.proj_tasks import record
+    first = record.apply_async(("once",), task_id="fixed-id", countdown=0.5)
+    again = record.apply_async(("twice",), task_id="fixed-id")
+    assert first.id == again.id == "fixed-id"
+    compat_worker()
+    assert first.get(timeout=20) == "once"
+    assert redis_client.lrange(key("record"), 0, -1) == ["once"]
+
+
+def test_task_cls_by_path():
+    from mrqc import Celery
+    from tests.compat.proj_tasks import RecordingHooks
+    other = Celery("taskcls", set_as_current=False, task_cls="tests.compat.proj_tasks:RecordingHooks")
+
+    @other.task
+    def t():
+        return 1
+
+    assert isinstance(t, RecordingHooks) and t.app is other
