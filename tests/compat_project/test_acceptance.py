@@ -12,8 +12,8 @@ Variants:
 * ``mrqc`` + ``mrqc worker -A shop --scheduler`` (real Redis): the acceptance test;
 * ``mrqc`` in eager mode (``SHOP_EAGER=1`` -> ``task_always_eager=True``): the acceptance test;
 * real Celery 5 + ``celery -A shop worker -B``, and real Celery in eager mode:
-  a peer check that the project's tests themselves are right. They run only
-  with ``MRQC_TEST_REAL_CELERY=1`` and are not required in CI.
+  a peer check that the project's tests themselves are right. They run in
+  every suite run (celery is in the test extras); in CI a missing celery fails.
 
 Isolation: every run uses Redis DB 11 and a fresh key prefix (Celery's
 ``global_keyprefix``, mrqc's ``redis_prefix``); only keys under that prefix
@@ -39,7 +39,6 @@ HERE = Path(__file__).resolve().parent
 PROJECT = HERE / "project"
 ROOT = HERE.parent.parent
 BIN = Path(sys.executable).parent
-REAL_CELERY = os.environ.get("MRQC_TEST_REAL_CELERY") == "1"
 DB = 11
 
 _IMPORT_LINE = re.compile(r"^(\s*)(from|import) celery(?=[.\s])")
@@ -203,13 +202,26 @@ def test_project_on_mrqc_eager(tmp_path: Path, shop_env: dict[str, str]) -> None
 
 # --- peer check: real Celery (optional) -----------------------------------------------
 
-real_celery = pytest.mark.skipif(not REAL_CELERY, reason="peer check against real Celery: set MRQC_TEST_REAL_CELERY=1")
+def _require_celery() -> None:
+    try:
+        import celery  # noqa: F401 - the peer itself, from the test extras
+    except ImportError:
+        from tests.conftest import require_service
+        require_service("celery", "the celery package is not installed (pip install -e '.[test]')")
+
+
+@pytest.fixture
+def real_celery_available() -> None:
+    _require_celery()
+
+
+real_celery = pytest.mark.usefixtures("real_celery_available")
 
 
 @real_celery
 @pytest.mark.timeout(600)
 def test_project_on_real_celery_worker(tmp_path: Path, shop_env: dict[str, str]) -> None:
-    """Proves the project's tests are right: they pass on Celery itself (not required in CI)."""
+    """Proves the project's tests are right: they pass on Celery itself."""
     _run_with_worker(tmp_path, shop_env, "celery",
                      [str(BIN / "celery"), "-A", "shop", "worker", "-B", "-s", str(tmp_path / "celerybeat-schedule"),
                       "-Q", "default,emails,reports", "--pool=prefork", "--concurrency=2", "--loglevel=INFO",
@@ -219,7 +231,7 @@ def test_project_on_real_celery_worker(tmp_path: Path, shop_env: dict[str, str])
 @real_celery
 @pytest.mark.timeout(600)
 def test_project_on_real_celery_eager(tmp_path: Path, shop_env: dict[str, str]) -> None:
-    """The same suite in Celery's own eager mode (not required in CI)."""
+    """The same suite in Celery's own eager mode."""
     project = copy_project(tmp_path / "project", "celery")
     run_suite(project, dict(shop_env, SHOP_EAGER="1"))
 
