@@ -35,7 +35,8 @@ def _bench_url(redis_url: str) -> str:
 @pytest.fixture(scope="module")
 def harness_run(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> dict:
     if not redis_url.startswith("redis://"):
-        pytest.skip("the benchmark harness needs a Redis server over TCP (its peers do)")
+        from tests.conftest import require_service
+        require_service("Redis over TCP", "the benchmark harness and its peers need redis://, not the embedded socket")
     peer = next((system for system, module in PEER_PREFERENCE if importlib.util.find_spec(module)), None)
     systems = ["mrqc"] + ([peer] if peer else [])
     out_dir = tmp_path_factory.mktemp("bench-results")

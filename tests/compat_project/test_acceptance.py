@@ -74,7 +74,8 @@ def _assert_only_imports_differ(original: str, rewritten: str, path: Path) -> No
 def shop_env(redis_url: str) -> Iterator[dict[str, str]]:
     """Environment of one run: DB 11, a fresh prefix; deletes that prefix's keys afterwards."""
     if not redis_url.startswith("redis://"):
-        pytest.skip("the sample project needs a TCP Redis (redis://)")
+        from tests.conftest import require_service
+        require_service("Redis over TCP", "the sample project (and real Celery) need redis://, not the embedded socket")
     base = redis_url.rsplit("/", 1)[0] if redis_url.count("/") > 2 else redis_url
     url = f"{base}/{DB}"
     prefix = f"shop-{uuid.uuid4().hex[:10]}:"
