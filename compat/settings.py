@@ -307,6 +307,14 @@ class Settings(MutableMapping):
             hook()
         return self._data.get(name)
 
+    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+        """Like Celery's: an unknown name reads as ``default`` (only writes are checked)."""
+        try:
+            value = self[key]
+        except ImproperlyConfigured:
+            return default
+        return default if value is None else value
+
     def peek(self, key: str) -> Any:
         """Read a setting without configuring the app (for mrqc's own bookkeeping)."""
         return self._data.get(canonical(key))

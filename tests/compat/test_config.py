@@ -265,3 +265,11 @@ def test_autodiscover_tasks(tmp_path, monkeypatch):
     finally:
         for name in ("discapp_one", "discapp_one.tasks", "discapp_two"):
             sys.modules.pop(name, None)
+
+
+def test_conf_get_of_unknown_name_is_harmless():
+    app = new_app()
+    assert app.conf.get("PROJECT_CUSTOM_THING", 5) == 5
+    assert app.conf.get("task_default_queue") == "celery"
+    with pytest.raises(ImproperlyConfigured, match="PROJECT_CUSTOM_THING"):
+        app.conf["PROJECT_CUSTOM_THING"] = 1
