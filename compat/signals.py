@@ -14,9 +14,10 @@ Receivers must accept ``**kwargs``. A receiver that raises is logged and does
 not stop the task or the other receivers (as Celery's ``send`` does).
 
 Where each is sent: ``before_task_publish``/``after_task_publish`` by the
-caller; ``task_prerun``, ``task_postrun``, ``task_success``, ``task_failure``,
-``task_retry``, ``task_revoked`` inside the worker around each Celery task
-(and by ``apply()``/eager mode); ``worker_init``, ``worker_ready``,
+caller; ``task_received`` when a worker starts a job; ``task_prerun``,
+``task_postrun``, ``task_success``, ``task_failure``, ``task_retry``,
+``task_revoked`` inside the worker around each Celery task, by the tracer
+(``mrqc.trace``, shared with ``apply()``/eager mode, which sends them too); ``worker_init``, ``worker_ready``,
 ``worker_shutdown`` by the mrqcore middleware that the compat layer registers.
 """
 from __future__ import annotations

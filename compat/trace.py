@@ -85,6 +85,7 @@ def run_job(task: "Task", params: dict[str, Any]) -> Any:
     args, kwargs = split_params(task.name, params)
     request = worker_request(task, job, meta, args, kwargs)
     backend = WorkerBackend(task, job, meta)
+    signals.task_received.send(sender=job.worker, request=request)
     expires = meta.get("expires")
     if expires is not None and time.time() > float(expires):
         signals.task_revoked.send(sender=task, request=request, terminated=False, signum=None, expired=True)
