@@ -254,8 +254,7 @@ class Celery:
                         settings[key] = value  # old names keep their CELERY_ prefix
         else:
             for key, value in items:
-                if not key.startswith("_") and looks_like_setting(key) and not callable(value) \
-                        or key.isupper() and looks_like_setting(key):
+                if looks_like_setting(key) and (key.isupper() or not callable(value)):
                     settings[key] = value
         self.conf.update(settings)
 

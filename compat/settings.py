@@ -204,9 +204,23 @@ def canonical(name: str) -> str:
 
 
 def looks_like_setting(name: str) -> bool:
-    """For config objects read without a namespace: is this attribute meant as a setting?"""
-    if name.startswith("_") or name in OLD_NAMES:
-        return name in OLD_NAMES
+    """For config objects read without a namespace: is this attribute meant as a setting?
+
+    Lower-case names (a ``celeryconfig`` module) are settings if known, if they
+    start with a setting prefix (``task_``, ``worker_``...), or if they are a
+    near miss of a known name, so typos are reported. Upper-case names (Django
+    settings, Celery 3 config) are settings only if they are Celery's old names
+    or a near miss of one that starts like them (``CELERY_ALWAYS_EAGR``); other
+    upper-case names (``REDIS_HOST``, ``CACHES``) belong to the project and are
+    not read, as in Celery.
+    """
+    if name.startswith("_"):
+        return False
+    if name in OLD_NAMES:
+        return True
+    if name.isupper():
+        return name.startswith(("CELERY", "BROKER_")) and \
+            bool(difflib.get_close_matches(name, list(OLD_NAMES), n=1, cutoff=0.88))
     key = name.lower()
     if key in _KNOWN or key.startswith(_SETTING_PREFIXES):
         return True

@@ -37,3 +37,17 @@ class BadNamespaced:
 
 class Typo:
     broker_ur1 = "redis://x"
+
+
+class DjangoWithoutNamespace:
+    """Celery 3 style: old names at the top level of Django settings, among the project's own."""
+
+    BROKER_URL = "redis://127.0.0.1:6379/0"
+    CELERY_ALWAYS_EAGER = True
+    REDIS_HOST = "cache.internal"          # the project's own setting: not read
+    CACHES = {"default": {}}
+    SECRET_KEY = "x"
+
+
+class OldNameTypo:
+    CELERY_ALWAYS_EAGR = True

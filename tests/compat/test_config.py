@@ -273,3 +273,12 @@ def test_conf_get_of_unknown_name_is_harmless():
     assert app.conf.get("task_default_queue") == "celery"
     with pytest.raises(ImproperlyConfigured, match="PROJECT_CUSTOM_THING"):
         app.conf["PROJECT_CUSTOM_THING"] = 1
+
+
+def test_config_object_without_namespace_reads_only_celery_names():
+    from tests.compat.celeryconfig_sample import DjangoWithoutNamespace, OldNameTypo
+    app = new_app()
+    app.config_from_object(DjangoWithoutNamespace)
+    assert app.conf.task_always_eager is True and app.conf.broker_url == "redis://127.0.0.1:6379/0"
+    with pytest.raises(ImproperlyConfigured, match="CELERY_ALWAYS_EAGR"):
+        new_app().config_from_object(OldNameTypo)
