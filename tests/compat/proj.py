@@ -10,4 +10,5 @@ app.conf.update(
     task_default_queue="compat",
     task_routes={"tests.compat.proj_tasks.routed": {"queue": "compat-routed"}},
     worker_concurrency=20,
+    result_expires=3600,
 )

@@ -170,3 +170,13 @@ def test_task_cls_by_path():
         return 1
 
     assert isinstance(t, RecordingHooks) and t.app is other
+
+
+def test_result_expires_is_the_success_record_ttl(app, runtime, compat_worker, redis_client):
+    from tests.compat.proj_tasks import add, fail
+    compat_worker()
+    ok, bad = add.delay(1, 1), fail.delay()
+    ok.get(timeout=20)
+    bad.get(timeout=20, propagate=False)
+    assert 0 < redis_client.ttl(runtime.store.keys.job(ok.id)) <= 3600   # result_expires=3600 in proj.py
+    assert redis_client.ttl(runtime.store.keys.job(bad.id)) > 3600        # failures keep mrqcore's default_ttl
