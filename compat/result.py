@@ -325,6 +325,11 @@ class AsyncResult:
         from mrqcore.job import Job
         runtime = self.app.runtime
         previous = Job(self.id, runtime).cancel()
+        if previous in ("queued", "retry"):
+            # a chain stops at a revoked step: the steps waiting after it are revoked too
+            meta = serialization.loads((runtime.store.get(self.id, ("meta",)) or {}).get("meta")) or {}
+            for job_id in (meta.get("chain_next") or {}).get("downstream") or ():
+                Job(job_id, runtime).cancel()
         if terminate and previous == "started":
             runtime.redis.publish(keys.control_channel(runtime.config.redis_prefix), f"terminate {self.id}")
         if wait and previous == "started":

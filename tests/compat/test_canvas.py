@@ -185,3 +185,10 @@ def test_unsupported_canvas_shapes_fail_loudly(app, runtime):
         chord([add.s(1, 1) | add.s(1)], xsum.s()).apply_async()
     with pytest.raises(UnsupportedOption, match="link"):
         add.apply_async((1, 1), link=group(add.s(1)))
+
+
+def test_revoking_the_first_step_revokes_the_chain(app, runtime):
+    from tests.compat.proj_tasks import add
+    result = (add.s(1, 1) | add.s(1) | add.s(1)).apply_async()
+    result.parent.parent.revoke()
+    assert [result.parent.parent.state, result.parent.state, result.state] == ["REVOKED"] * 3
