@@ -412,6 +412,10 @@ class Celery:
         if conf.beat_schedule:  # run by `mrqc worker -A proj --scheduler` (see mrqc.beat)
             from .beat import scheduler_tasks
             options["scheduler_tasks"] = scheduler_tasks(self)
+            # Periodic runs routed to their own queue are served too (Celery would need -Q).
+            for entry in options["scheduler_tasks"]:
+                if entry.get("queue") and entry["queue"] not in options["queues"]:
+                    options["queues"].append(entry["queue"])
         return options
 
     # --- calling, results -----------------------------------------------------------

@@ -65,8 +65,10 @@ def test_ticked_run_executes_the_celery_task(runtime, run_burst):
 def test_worker_with_scheduler_runs_periodic_tasks(runtime, start_worker):
     """``mrqc worker -A app --scheduler`` (Celery's ``worker -B``) runs add_periodic_task entries."""
     worker = start_worker("-A", APP, "--scheduler", env={"BEAT_APP_EVERY": "1"})
-    wait_for(lambda: len(ticks(runtime)) >= 2, timeout=30,
-             message=f"two periodic runs; worker output:\n{worker.output()[-3000:]}")
+    try:
+        wait_for(lambda: len(ticks(runtime)) >= 2, timeout=30, message="two periodic runs")
+    except AssertionError as exc:  # the worker's output is only known now
+        raise AssertionError(f"{exc}; worker output:\n{worker.output()[-3000:]}") from None
     assert set(ticks(runtime)) == {"every:0"}
 
 
