@@ -34,11 +34,8 @@ Differences from Celery beat, checked here with errors that name the entry:
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import logging
 import signal
-import sys
-import types
 from typing import Any, Iterable, Mapping
 
 import click
@@ -203,27 +200,9 @@ def beat(app_spec: str, log_level: str | None, schedule_file: str | None, max_in
 
 
 def find_app(spec: str) -> Any:
-    """Import ``module[:attr]`` and return the app, looking for ``app`` then ``celery`` like Celery does."""
-    if "." not in sys.path and "" not in sys.path:
-        sys.path.insert(0, ".")
-    module_name, _, attr = spec.partition(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise click.UsageError(f"cannot import app {spec!r}: {exc}") from exc
-    for name in ([attr] if attr else ["app", "celery"]):
-        found = getattr(module, name, None)
-        if found is not None and hasattr(found, "conf"):
-            return found
-        if isinstance(found, types.ModuleType):  # `shop.celery` is the module holding the app
-            inner = getattr(found, "app", None) or getattr(found, "celery", None)
-            if inner is not None and hasattr(inner, "conf"):
-                return inner
-    raise click.UsageError(f"app {spec!r}: no app object ({'attribute ' + attr if attr else 'app or celery'}) "
-                           f"in module {module_name!r}")
-
-
-# --- helpers ----------------------------------------------------------------------------
+    """Import ``module[:attr]`` and return the app (an object with ``conf``), as ``celery -A`` does."""
+    from mrqcore.cli import find_app as find_app_object
+    return find_app_object(spec, lambda obj: hasattr(obj, "conf"))
 
 
 def _beat_schedule(app: Any) -> Any:

@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import sys
+import types
 from typing import Any, Callable
 
 import click
@@ -45,42 +46,56 @@ def build_runtime(config_file: str | None, overrides: dict[str, Any]) -> Any:
     return runtime
 
 
-def load_app(spec: str | None) -> dict[str, Any]:
-    """Import ``-A MODULE[:ATTR]`` and return the worker settings the app asks for.
+def find_app(spec: str, is_app: Callable[[Any], bool]) -> Any:
+    """Import ``-A MODULE[:ATTR]`` and return the app object, as ``celery -A`` finds it.
 
-    The app object (``ATTR``, else ``app`` or ``celery`` in the module, else
-    ``app`` or ``celery`` in ``MODULE.celery`` as Celery looks for it) may
-    define ``mrqc_worker_options() -> dict`` (queues, imports, ...): this is how
-    the Celery layer makes ``mrqc worker -A proj`` serve its queues without
-    mrqcore knowing about it.
+    Looks at ``ATTR``, else ``app`` then ``celery`` in the module; an attribute
+    that is itself a module (``proj.celery``) is searched the same way; a
+    package whose app lives in ``MODULE/celery.py`` is found too. ``is_app``
+    says what counts as an app. A missing app is a UsageError naming the spec.
     """
-    if not spec:
-        return {}
-    sys.path.insert(0, ".")
+    if os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.insert(0, os.getcwd())
     module_name, _, attr = spec.partition(":")
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
         raise click.UsageError(f"cannot import app {spec!r}: {exc}") from exc
-    candidates = [attr] if attr else ["app", "celery"]
-    for name in candidates:
-        app = getattr(module, name, None)
-        if app is not None and hasattr(app, "mrqc_worker_options"):
-            return dict(app.mrqc_worker_options())
-    if attr:
-        raise click.UsageError(f"app {spec!r}: {module_name} has no app object {attr!r}")
-    # Like ``celery -A proj``: a package whose app lives in ``proj/celery.py``.
-    try:
-        submodule = importlib.import_module(f"{module_name}.celery")
-    except ModuleNotFoundError as exc:
-        if exc.name != f"{module_name}.celery":
-            raise
+    places = [module]
+    if not attr:
+        try:
+            places.append(importlib.import_module(f"{module_name}.celery"))
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{module_name}.celery":
+                raise
+    for place in places:
+        for name in ([attr] if attr else ["app", "celery"]):
+            found = getattr(place, name, None)
+            if isinstance(found, types.ModuleType):  # `proj.celery` is the module holding the app
+                found = getattr(found, "app", None) or getattr(found, "celery", None)
+            if found is not None and is_app(found):
+                return found
+    where = f"attribute {attr!r}" if attr else "'app' or 'celery'"
+    raise click.UsageError(f"app {spec!r}: no app object ({where}) in module {module_name!r}")
+
+
+def load_app(spec: str | None) -> dict[str, Any]:
+    """Import ``-A`` and return the worker settings the app asks for.
+
+    The app object may define ``mrqc_worker_options() -> dict`` (queues,
+    imports, ...): this is how the Celery layer makes ``mrqc worker -A proj``
+    serve its queues without mrqcore knowing about it. A module with no such
+    object is imported for its side effects (registering tasks) and gives {}.
+    """
+    if not spec:
         return {}
-    for name in ("app", "celery"):
-        app = getattr(submodule, name, None)
-        if app is not None and hasattr(app, "mrqc_worker_options"):
-            return dict(app.mrqc_worker_options())
-    return {}
+    try:
+        app = find_app(spec, lambda obj: hasattr(obj, "mrqc_worker_options"))
+    except click.UsageError:
+        if ":" in spec:
+            raise
+        return {}  # imported; no app object to ask
+    return dict(app.mrqc_worker_options())
 
 
 @click.group()
