@@ -67,6 +67,10 @@ class JobNotFoundError(MrqcError):
     """No job record exists under this id (never queued, or expired)."""
 
 
+class MalformedJobError(MrqcError):
+    """A job record cannot be read (a field is not what mrqc writes). The job fails; nothing else does."""
+
+
 class JobStateError(MrqcError):
     """The operation does not apply to the job in its current status."""
 
@@ -158,7 +162,7 @@ MRQC_EXCEPTIONS = (MrqcError, JobInterrupt)
 
 __all__ = [
     "MrqcError", "ConfigError", "TaskError", "TaskNotFoundError", "NotATaskError",
-    "SerializationError", "JobNotFoundError", "JobStateError", "JobFailedError",
+    "SerializationError", "JobNotFoundError", "MalformedJobError", "JobStateError", "JobFailedError",
     "WaitTimeoutError", "StoreError", "JobInterrupt", "RetryInterrupt",
     "MaxRetriesInterrupt", "AbortInterrupt", "JobTimeoutInterrupt", "WorkerInterrupt", "DelayInterrupt",
     "MRQC_EXCEPTIONS",

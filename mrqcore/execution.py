@@ -14,6 +14,7 @@ This is where the statuses are decided:
 | ran past its timeout | timeout | traceback of where it was |
 | worker shut down (SIGTERM, 2x SIGINT) | interrupt | traceback of where it was |
 | task path unknown / not a Task | failed | exceptiontype TaskNotFoundError / NotATaskError |
+| record unreadable (bad JSON, bad number) | failed | exceptiontype MalformedJobError, naming the field |
 
 Every status but success and retry also appends to ``traceback_history``.
 """
@@ -28,8 +29,8 @@ import gevent
 
 from . import middleware, serialization
 from .context import reset_current_job, set_current_job
-from .exceptions import (AbortInterrupt, DelayInterrupt, JobInterrupt, JobTimeoutInterrupt, RetryInterrupt,
-                         WorkerInterrupt)
+from .exceptions import (AbortInterrupt, DelayInterrupt, JobInterrupt, JobTimeoutInterrupt, MalformedJobError,
+                         RetryInterrupt, WorkerInterrupt)
 from .job import Job, _decode, ttl_for_status
 from .store.base import Finish
 
@@ -44,7 +45,11 @@ class RunningJob(Job):
     def __init__(self, job_id: str, record: dict[str, str], runtime: "Runtime", worker: "Worker | None") -> None:
         super().__init__(job_id, runtime)
         self.record = record
-        self.data = _decode(record)
+        errors: list[str] = []
+        self.data = _decode(record, errors)
+        #: set when the record could not be read: perform() fails the job with it
+        self.malformed = MalformedJobError(f"job {job_id}: record cannot be read: {'; '.join(errors)}") \
+            if errors else None
         self.worker = worker
         self.task_path = record.get("path", "")
         self.task: Any = None
@@ -76,6 +81,8 @@ def perform(job: RunningJob) -> Finish:
     result: Any = None
     try:
         try:
+            if job.malformed is not None:
+                raise job.malformed
             task_class = job.runtime.tasks.load(job.task_path)
             job.settings = job.runtime.tasks.settings(job.task_path, task_class)
             task = task_class()

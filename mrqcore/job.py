@@ -139,20 +139,33 @@ def get_job_result(job_id: str, *, runtime: Runtime | None = None) -> dict[str, 
 # --- the Job object ----------------------------------------------------------------
 
 
-def _decode(record: Mapping[str, str]) -> dict[str, Any]:
+def _decode(record: Mapping[str, str], errors: list[str] | None = None) -> dict[str, Any]:
+    """The record with JSON, date and number fields turned into Python values.
+
+    A field that cannot be decoded raises, unless ``errors`` is given: then the
+    field is left out (its default applies) and a description is appended.
+    """
     out: dict[str, Any] = dict(record)
-    for name in _JSON_FIELDS:
-        if name in out:
-            out[name] = serialization.loads(out[name])
-    for name in _DATE_FIELDS:
-        if name in out:
-            out[name] = datetime.fromtimestamp(float(out[name]), tz=timezone.utc)
-    for name in ("retry_count",):
-        if name in out:
-            out[name] = int(out[name])
-    if "progress" in out:
-        out["progress"] = float(out["progress"])
+    for name, convert in _CONVERSIONS:
+        if name not in out:
+            continue
+        try:
+            out[name] = convert(out[name])
+        except (ValueError, TypeError, OverflowError) as exc:
+            if errors is None:
+                raise
+            errors.append(f"field {name!r} = {record[name]!r:.80}: {exc}")
+            del out[name]
     return out
+
+
+def _date(value: str) -> datetime:
+    return datetime.fromtimestamp(float(value), tz=timezone.utc)
+
+
+_CONVERSIONS = ([(name, serialization.loads) for name in _JSON_FIELDS]
+                + [(name, _date) for name in _DATE_FIELDS]
+                + [("retry_count", int), ("progress", float)])
 
 
 class Job:
