@@ -191,7 +191,8 @@ class solar:
     """Not supported: mrqc's scheduler has no sun-position schedules."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        raise NotImplementedError("mrqc does not support solar schedules; use crontab() with fixed UTC times")
+        from .exceptions import UnsupportedOption
+        raise UnsupportedOption("mrqc does not support solar schedules; use crontab() with fixed UTC times")
 
 
 def maybe_schedule(value: Any, relative: bool = False, app: Any = None) -> Any:

@@ -93,5 +93,8 @@ def test_schedule_interval():
 
 
 def test_solar_is_refused():
-    with pytest.raises(NotImplementedError, match="solar"):
+    from mrqc.exceptions import UnsupportedOption
+    from mrqcore.exceptions import MrqcError
+    with pytest.raises(UnsupportedOption, match="solar") as info:
         solar("sunset", 0, 0)
+    assert isinstance(info.value, MrqcError)  # under the one exception root
