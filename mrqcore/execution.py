@@ -50,6 +50,8 @@ class RunningJob(Job):
         #: set when the record could not be read: perform() fails the job with it
         self.malformed = MalformedJobError(f"job {job_id}: record cannot be read: {'; '.join(errors)}") \
             if errors else None
+        #: set by a worker interrupted before this job started: it ends as interrupt without running
+        self.interrupt_before_start: BaseException | None = None
         self.worker = worker
         self.task_path = record.get("path", "")
         self.task: Any = None
@@ -81,6 +83,8 @@ def perform(job: RunningJob) -> Finish:
     result: Any = None
     try:
         try:
+            if job.interrupt_before_start is not None:
+                raise job.interrupt_before_start
             if job.malformed is not None:
                 raise job.malformed
             task_class = job.runtime.tasks.load(job.task_path)

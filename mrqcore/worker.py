@@ -29,7 +29,6 @@ from typing import Any, Callable, Sequence
 import gevent
 import gevent.event
 import gevent.lock
-import gevent.pool
 import psutil
 import redis
 
@@ -37,6 +36,7 @@ from . import middleware
 from .context import set_current_worker
 from .exceptions import WorkerInterrupt
 from .execution import RunningJob, perform
+from .runners import RunnerPool
 from .runtime import Runtime, set_runtime
 from .store.base import Finish
 
@@ -61,8 +61,9 @@ class Worker:
         self.batch = int(config.dequeue_batch) or self.greenlets
         base = name or config.name or f"{socket.gethostname()}.{os.getpid()}"
         self.id = f"{base}.{uuid.uuid4().hex[:6]}"
-        self.pool = gevent.pool.Pool(self.greenlets)
-        self.running: dict[str, tuple[RunningJob, gevent.Greenlet]] = {}
+        self.pool = RunnerPool(self.greenlets)
+        #: job id -> (job, the runner greenlet executing it; None until a runner picks it up)
+        self.running: dict[str, tuple[RunningJob, gevent.Greenlet | None]] = {}
         self.jobs_dequeued = 0
         self.jobs_done = 0
         self.status = "init"
@@ -113,6 +114,7 @@ class Worker:
         finally:
             self.status = "stopping"
             self._drain_running()
+            self.pool.close()
             for greenlet in helpers:
                 greenlet.kill(block=True, timeout=5)
             # The writer is never killed mid-write: it is told to finish, and joined.
@@ -139,8 +141,12 @@ class Worker:
         if self._interrupting:
             return
         self._interrupting = True
-        for job_id, (_, greenlet) in list(self.running.items()):
-            greenlet.kill(WorkerInterrupt(f"worker {self.id} {reason}"), block=False)
+        for job, greenlet in list(self.running.values()):
+            interrupt = WorkerInterrupt(f"worker {self.id} {reason}")
+            if greenlet is None:  # handed over, not started yet: it ends before running
+                job.interrupt_before_start = interrupt
+            else:
+                greenlet.kill(interrupt, block=False)
 
     def report(self) -> dict[str, Any]:
         """What the heartbeat publishes about this worker."""
@@ -201,10 +207,11 @@ class Worker:
     def _start(self, job_id: str, record: dict[str, str]) -> None:
         job = RunningJob(job_id, record, self.runtime, self)
         self.jobs_dequeued += 1
-        greenlet = self.pool.spawn(self._run_job, job)
-        self.running[job_id] = (job, greenlet)
+        self.running[job_id] = (job, None)
+        self.pool.spawn(self._run_job, job)
 
     def _run_job(self, job: RunningJob) -> None:
+        self.running[job.id] = (job, gevent.getcurrent())
         try:
             fin = perform(job)
         finally:

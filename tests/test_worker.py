@@ -120,3 +120,10 @@ def test_supervisor_replaces_a_child_that_reached_max_jobs(runtime, start_worker
     assert len({Job(i).fetch(("worker",)).worker for i in ids}) == 3  # 2 + 2 + 1
     supervisor.signal(signal.SIGINT)
     assert supervisor.wait() == 0
+
+
+def test_jobs_on_a_reused_runner_do_not_share_context(runtime, run_burst):
+    # One greenlet: every job runs on the same reused runner, each in a fresh context.
+    ids = [queue_job("tests.tasks.basic.ContextLeak", {"mark": f"job-{i}"}) for i in range(3)]
+    run_burst("--greenlets", "1")
+    assert [Job(i).fetch().result for i in ids] == ["unset", "unset", "unset"]

@@ -133,3 +133,17 @@ NOT_A_TASK = "just a string"
 class NotATask:
     def run(self, params):
         return 1
+
+
+import contextvars  # noqa: E402
+
+_TASK_LOCAL = contextvars.ContextVar("task_local", default="unset")
+
+
+class ContextLeak(Task):
+    """Returns what an earlier job left in a context variable, then sets its own."""
+
+    def run(self, params):
+        seen = _TASK_LOCAL.get()
+        _TASK_LOCAL.set(params["mark"])
+        return seen
