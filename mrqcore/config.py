@@ -198,12 +198,7 @@ class Config:
 
     def _validate_tasks(self) -> None:
         for path, conf in self._values["tasks"].items():
-            if not isinstance(conf, Mapping):
-                raise ConfigError("tasks", f"entry {path!r} must be a dict, got {conf!r}")
-            for key in conf:
-                if key not in TASK_SETTINGS:
-                    raise ConfigError("tasks", f"entry {path!r} has unknown key {key!r}"
-                                               f"{_suggest(key, TASK_SETTINGS)}")
+            check_entry("tasks", path, conf, TASK_SETTINGS)
 
     @classmethod
     def load(cls, config_file: str | None = None, env: Mapping[str, str] | None = None,
@@ -226,6 +221,16 @@ class Config:
         values.update(_normalize({k: v for k, v in (overrides or {}).items() if v is not None},
                                  from_text=False, origin="option"))
         return cls(values, source=path)
+
+
+def check_entry(setting: str, name: str, entry: Any, allowed: Iterable[str]) -> None:
+    """One entry of a mapping setting (``tasks``, ``raw_queues``): a dict with only ``allowed`` keys."""
+    if not isinstance(entry, Mapping):
+        raise ConfigError(setting, f"entry {name!r} must be a dict, got {entry!r}")
+    allowed = tuple(allowed)
+    for key in entry:
+        if key not in allowed:
+            raise ConfigError(setting, f"entry {name!r} has unknown key {key!r}{_suggest(key, allowed)}")
 
 
 def _normalize(raw: Mapping[str, Any], from_text: bool, origin: str) -> dict[str, Any]:

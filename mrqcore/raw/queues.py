@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
-from ..config import _suggest, resolve_callable
+from ..config import check_entry, resolve_callable
 from ..exceptions import ConfigError, SerializationError
 from ..runtime import Runtime, get_runtime
 
@@ -299,12 +299,7 @@ def _settings_for(name: str, runtime: Runtime, queue: RawQueue) -> RawQueueSetti
     if raw is None and "/" in name:
         raw = entries.get(name.split("/", 1)[0] + "/")  # a subqueue inherits its root's entry
     raw = raw or {}
-    if not isinstance(raw, Mapping):
-        raise ConfigError("raw_queues", f"entry {name!r} must be a dict, got {raw!r}")
-    for key in raw:
-        if key not in RAW_QUEUE_SETTINGS:
-            raise ConfigError("raw_queues", f"entry {name!r} has unknown key {key!r}"
-                                            f"{_suggest(key, RAW_QUEUE_SETTINGS)}")
+    check_entry("raw_queues", name, raw, RAW_QUEUE_SETTINGS)
     factory = resolve_callable(raw.get("job_factory"), "raw_queues")
     statuses = raw.get("statuses_no_storage") or ()
     if isinstance(statuses, str) or not all(isinstance(s, str) for s in statuses):
