@@ -35,9 +35,9 @@ from typing import TYPE_CHECKING, Any
 from mrqcore.job import queue_job
 
 from . import _state, signals
-from .exceptions import ImproperlyConfigured, UnsupportedOption
+from .exceptions import ImproperlyConfigured
 from .keys import PARKED
-from .utils import expires_at, suggest, to_timestamp
+from .utils import check_options, expires_at, to_timestamp
 
 if TYPE_CHECKING:
     from .app import Celery
@@ -65,12 +65,8 @@ _UNSUPPORTED_VALUES: dict[str, tuple[tuple[Any, ...], str]] = {
 
 
 def check_call_options(options: dict[str, Any], name: str) -> None:
-    for key, value in options.items():
-        if key not in CALL_OPTIONS:
-            raise TypeError(f"{name}.apply_async(): unknown option {key!r}{suggest(key, CALL_OPTIONS)}")
-        rule = _UNSUPPORTED_VALUES.get(key)
-        if rule is not None and value not in rule[0]:
-            raise UnsupportedOption(f"{name}.apply_async(): option {key}={value!r} is not supported: {rule[1]}")
+    """TypeError for an unknown apply_async option (as Python would), UnsupportedOption for a refused value."""
+    check_options(options, CALL_OPTIONS, _UNSUPPORTED_VALUES, f"{name}.apply_async()", "option", TypeError)
 
 
 def send(app: "Celery", name: str, args: Any = None, kwargs: Any = None, *, task_id: str | None = None,

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from . import _state
 from .exceptions import ImproperlyConfigured, MaxRetriesExceededError, Retry, UnsupportedOption
-from .utils import parse_rate_limit, suggest
+from .utils import check_options, parse_rate_limit, suggest
 
 if TYPE_CHECKING:
     from .app import Celery
@@ -62,12 +62,7 @@ _RESTRICTED: dict[str, tuple[tuple[Any, ...], str]] = {
 
 def check_task_options(options: dict[str, Any], where: str) -> None:
     """Raise ImproperlyConfigured for an unknown option or an unsupported value."""
-    for key, value in options.items():
-        if key not in TASK_OPTIONS:
-            raise ImproperlyConfigured(f"{where}: unknown task option {key!r}{suggest(key, TASK_OPTIONS)}")
-        allowed = _RESTRICTED.get(key)
-        if allowed is not None and value not in allowed[0]:
-            raise UnsupportedOption(f"{where}: task option {key}={value!r} is not supported: {allowed[1]}")
+    check_options(options, TASK_OPTIONS, _RESTRICTED, where, "task option", ImproperlyConfigured)
     if options.get("rate_limit"):
         parse_rate_limit(options["rate_limit"], f"{where}: rate_limit")
     for key in ("autoretry_for", "dont_autoretry_for", "throws"):

@@ -9,7 +9,7 @@ import random
 import time
 from typing import Any, Iterable
 
-from ..exceptions import ImproperlyConfigured
+from ..exceptions import ImproperlyConfigured, UnsupportedOption
 
 _RATE_UNITS = {"s": 1, "m": 60, "h": 3600}
 
@@ -43,6 +43,22 @@ def parse_rate_limit(value: Any, what: str = "rate_limit") -> tuple[int, int] | 
 def suggest(name: str, choices: Iterable[str]) -> str:
     close = difflib.get_close_matches(name, list(choices), n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def check_options(options: dict[str, Any], known: Iterable[str], restricted: dict[str, tuple[tuple[Any, ...], str]],
+                  where: str, kind: str, unknown_error: type[Exception]) -> None:
+    """Reject unknown options (``unknown_error``, with a did-you-mean) and unsupported values.
+
+    ``restricted`` maps an option to (the values mrqc accepts, why others are not supported);
+    an unsupported value raises UnsupportedOption. Messages read ``{where}: unknown {kind} 'x'``.
+    """
+    known = tuple(known)
+    for key, value in options.items():
+        if key not in known:
+            raise unknown_error(f"{where}: unknown {kind} {key!r}{suggest(key, known)}")
+        rule = restricted.get(key)
+        if rule is not None and value not in rule[0]:
+            raise UnsupportedOption(f"{where}: {kind} {key}={value!r} is not supported: {rule[1]}")
 
 
 def to_timestamp(value: Any, what: str) -> float | None:
