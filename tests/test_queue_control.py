@@ -1,6 +1,8 @@
 """Subqueues, pause/resume and per-task max_concurrency, through real workers."""
 from __future__ import annotations
 
+import pytest
+
 import signal
 
 from mrqcore.job import Job, queue_job, queue_jobs
@@ -70,10 +72,11 @@ def test_pause_and_resume_through_a_worker(runtime, start_worker):
     wait_for(lambda: [status(j) for j in held] == ["success", "success"], message="resumed queue served")
 
 
-def test_pausing_a_root_pauses_its_subqueues(runtime, start_worker):
+@pytest.mark.parametrize("listen", ["crawl/", "crawl/x"], ids=["worker-on-root", "worker-on-subqueue-by-name"])
+def test_pausing_a_root_pauses_its_subqueues(runtime, start_worker, listen):
     pause_queue("crawl/")
     held = queue_job(RECORD, {"item": "c1"}, queue="crawl/x")
-    start_worker("crawl/", "fast")
+    start_worker(listen, "fast")
     for n in range(3):
         probe = queue_job(RECORD, {"item": f"f{n}"}, queue="fast")
         wait_for(lambda: status(probe) == "success", message="fast job done")
@@ -126,15 +129,3 @@ def test_max_concurrency_slot_of_a_killed_worker_frees_itself(config_values, run
     wait_for(lambda: status(second) == "success", timeout=30, message="second ran")
     # the lost first job was requeued by recovery and ran again under the limit
     wait_for(lambda: status(first) == "success", timeout=30, message="first ran again")
-
-
-def test_root_pause_applies_to_a_subqueue_listed_by_name(runtime, start_worker):
-    pause_queue("crawl/")
-    held = queue_job(RECORD, {"item": "c1"}, queue="crawl/x")
-    start_worker("crawl/x", "fast")
-    for n in range(3):
-        probe = queue_job(RECORD, {"item": f"f{n}"}, queue="fast")
-        wait_for(lambda: status(probe) == "success", message="fast job done")
-    assert status(held) == "queued"
-    resume_queue("crawl/")
-    wait_for(lambda: status(held) == "success", message="subqueue served after resume")
