@@ -36,7 +36,10 @@ class Middleware:
     """Base class; override any hook."""
 
     def after_enqueue(self, specs: Sequence["JobSpec"]) -> None:
-        """Jobs were written to the store."""
+        """Jobs were written to the store by ``queue_job``/``queue_jobs`` (so also Celery's ``.delay()``).
+
+        Scheduler runs and raw-queue items are not reported here.
+        """
 
     def worker_start(self, worker: "Worker") -> None:
         """The worker is about to serve its queues."""

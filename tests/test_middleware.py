@@ -92,3 +92,17 @@ def test_worker_runs_the_middleware_of_the_setting(runtime, run_burst, redis_cli
     seen = redis_client.lrange(runtime.config.redis_prefix + "test:middleware", 0, -1)
     assert seen == ["worker_start", "before_perform:tests.tasks.basic.Add", "after_perform:success:5",
                     "worker_stop"]
+
+
+def test_after_enqueue_sees_the_specs_written(runtime):
+    seen: list[tuple[str, str]] = []
+
+    class Enqueued(Middleware):
+        def after_enqueue(self, specs: Any) -> None:
+            seen.extend((spec.id, spec.queue) for spec in specs)
+
+    runtime.middleware.register(Enqueued())
+    ids = [queue_job("tests.tasks.basic.Add", {"a": 1, "b": 1}, queue="q1")]
+    from mrqcore.job import queue_jobs
+    ids += queue_jobs("tests.tasks.basic.Add", [{"a": 1, "b": 2}, {"a": 1, "b": 3}], queue="q2")
+    assert seen == [(ids[0], "q1"), (ids[1], "q2"), (ids[2], "q2")]
