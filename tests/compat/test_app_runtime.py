@@ -32,6 +32,12 @@ app.conf.task_default_queue = "rtq"
 @app.task
 def add(x, y):
     return x + y
+
+
+@app.task
+def runtime_is_the_workers():
+    from mrqcore.context import get_current_worker
+    return app.runtime is get_current_worker().runtime
 '''
 
 
@@ -143,15 +149,18 @@ def test_cli_commands_use_the_apps_broker(project):
     assert out.returncode == 0, out.stderr
     job_id = out.stdout.strip()
     assert _record(project, job_id)["queue"] == "rtq"
+    out = _mrqc(project, "run", "-A", "rtproj", "--queue", "other", "rtproj.runtime_is_the_workers")
+    assert out.returncode == 0, out.stderr
+    same_id = out.stdout.strip()
 
     out = _mrqc(project, "jobs", "-A", "rtproj", "--json")
     assert out.returncode == 0, out.stderr
-    assert [j["id"] for j in json.loads(out.stdout)] == [job_id]
+    assert sorted(j["id"] for j in json.loads(out.stdout)) == sorted([job_id, same_id])
     out = _mrqc(project, "queues", "-A", "rtproj", "--json")
     assert out.returncode == 0, out.stderr
-    assert {q["name"]: q["size"] for q in json.loads(out.stdout)} == {"rtq": 1}
+    assert {q["name"]: q["size"] for q in json.loads(out.stdout)} == {"rtq": 1, "other": 1}
 
-    worker = subprocess.Popen([sys.executable, "-m", "mrqcore.cli", "worker", "-A", "rtproj"],
+    worker = subprocess.Popen([sys.executable, "-m", "mrqcore.cli", "worker", "-A", "rtproj", "rtq", "other"],
                               cwd=project["dir"], env=project["env"], stdout=subprocess.DEVNULL,
                               stderr=subprocess.STDOUT)
     try:
@@ -159,8 +168,8 @@ def test_cli_commands_use_the_apps_broker(project):
             out = _mrqc(project, "workers", "-A", "rtproj", "--json")
             return out.returncode == 0 and [w for w in json.loads(out.stdout) if w["alive"]]
         wait_for(listed, timeout=30, message="the worker in `mrqc workers -A rtproj`")
-        wait_for(lambda: _record(project, job_id).get("status") == "success", timeout=30,
-                 message="the job run by `mrqc worker -A rtproj`")
+        wait_for(lambda: all(_record(project, i).get("status") == "success" for i in (job_id, same_id)),
+                 timeout=30, message="the jobs run by `mrqc worker -A rtproj`")
     finally:
         worker.terminate()
         worker.wait(timeout=30)
@@ -172,4 +181,7 @@ def test_cli_commands_use_the_apps_broker(project):
     out = _mrqc(project, "result", job_id, "--json", env=dict(project["env"], MRQC_APP="rtproj"))
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["result"] == 5
+    # Inside `mrqc worker -A rtproj`, the app's runtime is the worker's (one object).
+    out = _mrqc(project, "result", same_id, "-A", "rtproj", "--json")
+    assert json.loads(out.stdout)["result"] is True
     assert not (project["dir"] / ".mrqc").exists()
