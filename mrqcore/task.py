@@ -191,3 +191,10 @@ def import_task(path: str) -> type[Task]:
     if not (isinstance(obj, type) and issubclass(obj, Task)):
         raise NotATaskError(f"task {path!r} is a {type(obj).__name__}, not a subclass of mrqcore.task.Task")
     return obj
+
+
+def __getattr__(name: str) -> Any:
+    if name == "registry":  # the process-wide registry is gone: say where registrations live now
+        raise AttributeError("mrqcore.task.registry no longer exists: tasks are registered on a runtime "
+                             "(runtime.tasks.register(name, cls)); see mrqcore.task's docstring")
+    raise AttributeError(f"module 'mrqcore.task' has no attribute {name!r}")
