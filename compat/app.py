@@ -29,10 +29,11 @@ keeps its own entries in ``app._periodic_tasks`` (same shape). Call
 projects usually call ``add_periodic_task``), imports the task modules and
 sends ``on_after_finalize``, each once.
 
-The runtime: the app publishes through ``mrqcore``'s current runtime when one
-is installed (a worker, ``mrqcore.configure()``, tests); otherwise it builds
-one from the usual mrqc config sources with ``broker_url`` as the Redis URL,
-and installs it.
+The runtime (``app.runtime``): an app owns one. Bound by ``mrqc worker -A``
+(the worker's own) or a test fixture; else, when ``broker_url`` names a Redis,
+built from the app's settings over the usual mrqc config sources; an app with
+no broker uses the process's runtime. ``queue_job`` with no runtime uses the
+current app's. The rule and the settings translation live in ``mrqc.bridge``.
 """
 from __future__ import annotations
 
@@ -90,6 +91,7 @@ class Celery:
         self._imported_modules: list[str] = []
         self._periodic_tasks: dict[str, dict[str, Any]] = {}
         self._runtime: Runtime | None = None
+        self._runtime_bound = False
         self._routers: list[Callable[..., Any]] | None = None
         self._result_cls: Any = None
         self._group_result_cls: Any = None
@@ -112,8 +114,8 @@ class Celery:
             self.config_from_object(config_source)
         from .builtins import register_builtins
         register_builtins(self)
-        from .worker_task import ensure_middleware
-        ensure_middleware()
+        from .bridge import on_app_created
+        on_app_created(self)
         _state.register_app(self)
         for callback in list(_state._on_app_finalizers):
             callback(self)
@@ -190,8 +192,6 @@ class Celery:
     def _register(self, task: Task) -> None:
         self._annotate(task)
         self.tasks.register(task)
-        from .worker_task import register_job_class
-        register_job_class(self, task.name)
 
     def gen_task_name(self, name: str, module: str | None) -> str:
         module = module or "__main__"
@@ -279,8 +279,8 @@ class Celery:
                 self._annotate(task)
         if name == "task_routes":
             self._routers = None
-        if name == "broker_url":
-            self._runtime = None
+        from .bridge import settings_changed
+        settings_changed(self, name)
 
     def _ensure_configured(self) -> None:
         """Send ``on_configure`` and ``on_after_configure`` once: at the first read of ``conf``
@@ -341,19 +341,14 @@ class Celery:
 
     @property
     def runtime(self) -> "Runtime":
-        """The mrqcore runtime jobs are published through (see module docstring)."""
-        from mrqcore import runtime as rt
-        if rt._current is not None:
-            return rt._current
-        if self._runtime is None:
-            from mrqcore.config import Config
-            overrides = {}
-            url = self.conf.broker_url
-            if url and not url.startswith("memory://"):
-                overrides["redis"] = url
-            self._runtime = rt.Runtime(Config.load(overrides=overrides))
-            rt.set_runtime(self._runtime)
-        return self._runtime
+        """The mrqcore runtime this app publishes and reads results through (see module docstring)."""
+        from .bridge import app_runtime
+        return app_runtime(self)
+
+    def mrqc_bind_runtime(self, runtime: "Runtime") -> None:
+        """Use ``runtime`` from now on, whatever the settings say (``mrqc -A`` calls this)."""
+        from .bridge import bind
+        bind(self, runtime)
 
     def default_queue(self) -> str:
         return self.conf.task_default_queue or "celery"
@@ -394,29 +389,9 @@ class Celery:
         return out
 
     def mrqc_worker_options(self) -> dict[str, Any]:
-        """Settings ``mrqc worker -A`` takes from this app (the hook mrqcore/cli.py calls)."""
-        self.finalize()
-        conf = self.conf
-        options: dict[str, Any] = {"queues": self._worker_queues(), "imports": list(self._imported_modules)}
-        url = conf.broker_url
-        if url and not url.startswith("memory://"):
-            options["redis"] = url
-        if conf.worker_concurrency:
-            options["greenlets"] = int(conf.worker_concurrency)
-        if conf.worker_max_tasks_per_child:
-            options["max_jobs"] = int(conf.worker_max_tasks_per_child)
-        if conf.worker_max_memory_per_child:
-            options["max_memory"] = max(1, int(conf.worker_max_memory_per_child) // 1024)
-        if conf.is_set("task_default_queue"):
-            options["default_queue"] = conf.task_default_queue
-        if conf.beat_schedule:  # run by `mrqc worker -A proj --scheduler` (see mrqc.beat)
-            from .beat import scheduler_tasks
-            options["scheduler_tasks"] = scheduler_tasks(self)
-            # Periodic runs routed to their own queue are served too (Celery would need -Q).
-            for entry in options["scheduler_tasks"]:
-                if entry.get("queue") and entry["queue"] not in options["queues"]:
-                    options["queues"].append(entry["queue"])
-        return options
+        """Settings ``mrqc worker -A`` takes from this app (the hook mrqcore/cli.py calls; see ``mrqc.bridge``)."""
+        from .bridge import worker_options
+        return worker_options(self)
 
     # --- calling, results -----------------------------------------------------------
 

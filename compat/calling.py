@@ -190,7 +190,7 @@ def _protocol_headers(name: str, task_id: str, meta: dict[str, Any], args: list[
 def _is_native_task(runtime: Any, name: str) -> bool:
     """True if ``name`` resolves to a plain mrqcore Task here (not a Celery task)."""
     from mrqcore.exceptions import TaskError
-    from .worker_task import CeleryJobTask
+    from .bridge import CeleryJobTask
     try:
         cls = runtime.tasks.load(name)
     except TaskError:

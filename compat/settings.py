@@ -47,6 +47,8 @@ DEFAULTS: dict[str, Any] = {
 #: setting -> what it does here
 SUPPORTED: dict[str, str] = {
     "broker_url": "redis://, rediss://, unix:// -> mrqcore `redis` (memory:// accepted for eager-only test apps)",
+    "broker_transport_options": "only global_keyprefix is read (-> mrqcore `redis_prefix`); visibility_timeout "
+    "and the like do not apply: jobs are tracked per worker and requeued when a worker is lost",
     "result_backend": "redis URL or None accepted; results live in the job records on the broker Redis",
     "task_default_queue": "queue of tasks without a queue/route (default 'celery', as in Celery)",
     "task_time_limit": "hard limit of every task without its own -> mrqcore task `timeout` (status timeout)",
@@ -90,8 +92,7 @@ NOOP: dict[str, str] = {
     "broker_connection_retry_on_startup": "as above", "broker_connection_max_retries": "as above",
     "broker_connection_timeout": "as above", "broker_channel_error_retry": "as above",
     "broker_heartbeat": "AMQP only", "broker_heartbeat_checkrate": "AMQP only", "broker_pool_limit": "pooled by redis-py",
-    "broker_pool_acquire_timeout": "pooled by redis-py", "broker_transport_options": "Redis transport options "
-    "(visibility_timeout...) do not apply: jobs are tracked per worker and requeued when a worker is lost",
+    "broker_pool_acquire_timeout": "pooled by redis-py",
     "broker_transport": "always Redis", "broker_login_method": "AMQP only", "broker_failover_strategy": "single Redis",
     "result_backend_transport_options": "results share the broker's Redis connection",
     "result_backend_always_retry": "as above", "result_backend_max_retries": "as above",

@@ -67,6 +67,10 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in [
     Setting("scheduler", "bool", False, "Run the scheduler inside this worker."),
     Setting("imports", "list", [], "Modules a worker imports at start (to register tasks)."),
     Setting("metric_hook", "any", None, "Callable or dotted path called as hook(name, incr, **kwargs)."),
+    Setting("middleware", "list", [],
+            "Middleware of every runtime built from this config: dotted paths to Middleware subclasses "
+            "(instantiated with no arguments) or instances, or the objects themselves; loaded when the "
+            "runtime is built."),
     Setting("log_level", "str", "INFO", "Level of the worker's log."),
     Setting("log_lines_max", "int", 1000, "Log lines kept per job.", 0),
 ]}

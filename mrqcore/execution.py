@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import gevent
 
-from . import middleware, serialization
+from . import serialization
 from .context import reset_current_job, set_current_job
 from .exceptions import (AbortInterrupt, DelayInterrupt, JobInterrupt, JobTimeoutInterrupt, MalformedJobError,
                          RetryInterrupt, WorkerInterrupt)
@@ -92,7 +92,7 @@ def perform(job: RunningJob) -> Finish:
             task = task_class()
             task.is_main_task = True
             job.task = task
-            middleware.emit_before("before_perform", job, propagate=True)
+            job.runtime.middleware.emit_before("before_perform", job, propagate=True)
             timeout = float(job.settings.get("timeout") or 0)
             guard = gevent.Timeout(timeout, JobTimeoutInterrupt) if timeout > 0 else contextlib.nullcontext()
             with guard:
@@ -120,7 +120,7 @@ def perform(job: RunningJob) -> Finish:
             fin = _failure(job, "failed", error)
     finally:
         reset_current_job(token)
-    middleware.emit_after("after_perform", job, fin.status, result if exc is None else None, exc)
+    job.runtime.middleware.emit_after("after_perform", job, fin.status, result if exc is None else None, exc)
     fin.log_lines = job.log_buffer
     return fin
 

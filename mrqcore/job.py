@@ -123,6 +123,7 @@ def _queue(path: str, params_list: Sequence[Any], queue: str | None, batch_size:
     store = runtime.store
     for start in range(0, len(specs), batch_size):
         store.enqueue(specs[start:start + batch_size], now)
+    runtime.middleware.emit_after("after_enqueue", specs)
     runtime.metric("queue_jobs", len(specs), queue=queue, path=path)
     return job_ids
 

@@ -32,7 +32,6 @@ import gevent.lock
 import psutil
 import redis
 
-from . import middleware
 from .context import set_current_worker
 from .exceptions import WorkerInterrupt
 from .execution import RunningJob, perform
@@ -105,7 +104,7 @@ class Worker:
         for path in self.runtime.config.imports:
             __import__(path)
         logger.info("worker %s serving %s with %d greenlets", self.id, self.queues, self.greenlets)
-        middleware.emit_before("worker_start", self)
+        self.runtime.middleware.emit_before("worker_start", self)
         writer = gevent.spawn(self._writer_loop)
         helpers = [gevent.spawn(service) for service in self.services]
         self.status = "running"
@@ -123,7 +122,7 @@ class Worker:
             writer.join()
             self._flush_now()
             self._unregister()
-            middleware.emit_after("worker_stop", self)
+            self.runtime.middleware.emit_after("worker_stop", self)
             set_current_worker(None)
             self.status = "stopped"
             logger.info("worker %s stopped (%s) after %d jobs", self.id, self.stop_reason, self.jobs_done)

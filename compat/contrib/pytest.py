@@ -75,6 +75,7 @@ def _create_app(enable_logging: bool = False, use_trap: bool = False, parameters
     if url and url.split(":", 1)[0] in ("redis", "rediss", "unix"):
         overrides["redis"] = url
     runtime = Runtime(Config.load(overrides=overrides))
+    app.mrqc_bind_runtime(runtime)  # the app's own runtime, whatever its broker_url builds
     previous_runtime = set_runtime(runtime)
     previous_app = _state._current_app
     if use_trap:

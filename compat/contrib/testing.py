@@ -33,7 +33,6 @@ import time
 import uuid
 from typing import Any, Iterator, Sequence
 
-from mrqcore import middleware
 from mrqcore.execution import RunningJob, perform
 from mrqcore.runtime import Runtime
 
@@ -96,7 +95,7 @@ class TestWorkController:
     def _run(self) -> None:
         try:
             self.status = "running"
-            middleware.emit_before("worker_start", self)
+            self.runtime.middleware.emit_before("worker_start", self)
             with self.store.notify_waiter() as waiter:
                 self._ready.set()
                 last_beat = 0.0
@@ -118,7 +117,7 @@ class TestWorkController:
             self._ready.set()
         finally:
             self.status = "stopped"
-            middleware.emit_after("worker_stop", self)
+            self.runtime.middleware.emit_after("worker_stop", self)
             self._unregister()
 
     def _perform(self, job_id: str, record: dict[str, str]) -> None:
