@@ -58,3 +58,11 @@ class CountRun(Task):
             import gevent
             gevent.sleep(params["sleep"])
         return params.get("n")
+
+
+class RaiseForeign(Task):
+    """Raises an exception class that claims to live in ``params['module']`` (e.g. ``this``)."""
+
+    def run(self, params):
+        cls = type(params["name"], (Exception,), {"__module__": params["module"]})
+        raise cls(params.get("message", "from a foreign module"))
