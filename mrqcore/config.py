@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping
 
 from .exceptions import ConfigError
+from .urls import mask_url
 
 DAY = 24 * 3600
 
@@ -146,7 +147,7 @@ def _coerce(setting: Setting, value: Any, from_text: bool) -> Any:
         raise
     except (TypeError, ValueError):
         pass
-    raise ConfigError(name, f"expected {kind}, got {value!r}")
+    raise ConfigError(name, f"expected {kind}, got {mask_url(value)!r}")
 
 
 class Config:
