@@ -66,3 +66,12 @@ class RaiseForeign(Task):
     def run(self, params):
         cls = type(params["name"], (Exception,), {"__module__": params["module"]})
         raise cls(params.get("message", "from a foreign module"))
+
+
+class LogCodepoints(Task):
+    """Logs one line made of ``params['codepoints']`` (any, lone surrogates included); returns its length."""
+
+    def run(self, params):
+        text = "".join(chr(c) for c in params["codepoints"])
+        log.warning("%s", text)
+        return len(text)
