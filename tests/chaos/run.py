@@ -60,6 +60,7 @@ class ChaosReport:
     run_twice: int = 0
     max_runs: int = 0
     unrecorded: int = 0
+    requeue_after_kill: list[float] = field(default_factory=list)
     recover_after_kill: list[float] = field(default_factory=list)
     recover_after_redis: list[float] = field(default_factory=list)
     total_time: float = 0.0
@@ -85,6 +86,7 @@ class ChaosReport:
             f"not success:        {sum(self.not_success.values())} {self.not_success or ''}".rstrip(),
             f"run twice or more:  {self.run_twice}  (most runs of one job: {self.max_runs})",
             f"success, no run:    {self.unrecorded}",
+            f"requeue per kill:   {seconds(self.requeue_after_kill)}  (kill -> every job it held requeued or done)",
             f"recovery per kill:  {seconds(self.recover_after_kill)}  (kill -> every job it held done)",
             f"recovery of Redis:  {seconds(self.recover_after_redis)}  (Redis back -> jobs finishing again)",
             f"total time:         {self.total_time:.1f}s",
@@ -121,7 +123,9 @@ class _Chaos:
         self.workers: list[_Worker] = []
         self.generation = 0
         self.pending: set[str] = set()
-        self.watch: list[tuple[float, set[str]]] = []  # (kill time, ids the killed worker held)
+        #: per kill: (kill time, ids the killed worker held, its worker ids); and those not yet requeued
+        self.watch: list[tuple[float, set[str], set[str]]] = []
+        self.unrequeued: list[tuple[float, set[str], set[str]]] = []
         self.redis_back_at: float | None = None
 
     # --- set-up -------------------------------------------------------------------
@@ -224,8 +228,9 @@ class _Chaos:
         worker = self.workers[slot]
         worker.proc.kill()
         worker.proc.wait()
-        held = self.held_by(worker.name)
-        self.watch.append((time.monotonic(), held))
+        held, ids = self.held_by(worker.name)
+        self.watch.append((time.monotonic(), held, ids))
+        self.unrequeued.append(self.watch[-1])
         self.report.kills += 1
         self.o.log(f"SIGKILL {worker.name} holding {len(held)} jobs; {len(self.pending)} jobs left")
         self.start_worker(slot)
@@ -253,16 +258,31 @@ class _Chaos:
                 self.o.log(f"worker {worker.name} exited by itself with {code}; see {worker.log_path}")
                 self.start_worker(slot)
 
-    def held_by(self, name: str) -> set[str]:
+    def held_by(self, name: str) -> tuple[set[str], set[str]]:
+        """The ids of the jobs the process called ``name`` held, and its worker ids."""
         held: set[str] = set()
+        ids: set[str] = set()
+        key_start = len(f"{self.prefix}inflight:")
         for attempt in range(50):
             try:
                 for key in self.client.scan_iter(match=f"{self.prefix}inflight:{name}.*"):
+                    ids.add(key[key_start:])
                     held.update(self.client.zrange(key, 0, -1))
-                return held
+                return held, ids
             except redis.ConnectionError:
                 time.sleep(0.2)
-        return held
+        return held, ids
+
+    def note_requeues(self, now: float) -> None:
+        """Kills whose every held job has left that worker (requeued, started elsewhere, or done)."""
+        for entry in list(self.unrequeued):
+            killed_at, held, worker_ids = entry
+            pipe = self.client.pipeline(transaction=False)
+            for job_id in held:
+                pipe.hmget(f"{self.prefix}job:{job_id}", ["status", "worker"])
+            if all(status != "started" or worker not in worker_ids for status, worker in pipe.execute()):
+                self.report.requeue_after_kill.append(now - killed_at)
+                self.unrequeued.remove(entry)
 
     def refresh_pending(self) -> None:
         """Drop finished ids from ``pending``; note recovery times. Tolerates Redis being down."""
@@ -282,8 +302,12 @@ class _Chaos:
             self.report.recover_after_redis.append(now - self.redis_back_at)
             self.redis_back_at = None
         self.pending -= finished
+        try:
+            self.note_requeues(now)
+        except redis.ConnectionError:
+            pass
         for entry in list(self.watch):
-            killed_at, held = entry
+            killed_at, held, _ = entry
             if not (held & self.pending):
                 self.report.recover_after_kill.append(now - killed_at)
                 self.watch.remove(entry)
@@ -307,7 +331,7 @@ class _Chaos:
         report.max_runs = max(runs.values(), default=0)
         if len(ids) != report.jobs:
             report.not_success["missing record"] = report.jobs - len(ids)
-        for _killed_at, held in self.watch:  # kills whose jobs never all finished
+        for _killed_at, held, _ in self.watch:  # kills whose jobs never all finished
             report.lost = max(report.lost, len(held & self.pending))
 
 
