@@ -122,6 +122,8 @@ def perform(job: RunningJob) -> Finish:
         reset_current_job(token)
     middleware.emit_after("after_perform", job, fin.status, result if exc is None else None, exc)
     fin.log_lines = job.log_buffer
+    # Last guard for any other text (a retry queue name...): one unencodable string must not stop the writer.
+    fin.fields = {k: serialization.safe_text(v) if isinstance(v, str) else v for k, v in fin.fields.items()}
     return fin
 
 

@@ -53,3 +53,13 @@ def test_result_with_surrogate_fails_the_job_naming_the_value(runtime, run_burst
     assert job.exceptiontype == "mrqcore.exceptions.SerializationError"
     assert "result['name']" in job.traceback and "lone surrogate" in job.traceback
     assert Job(later).fetch().result == 4
+
+
+def test_any_other_field_with_surrogate_does_not_stop_the_worker(runtime, run_burst):
+    odd = queue_job(TASKS + "RetryToOddQueue", {})
+    later = queue_job("tests.tasks.basic.Add", {"a": 3, "b": 4})
+    run_burst()
+    job = Job(odd).fetch()
+    assert job.status == "retry"
+    assert job.queue == "q-caf\\udce9"
+    assert Job(later).fetch().result == 7

@@ -75,3 +75,10 @@ class LogCodepoints(Task):
         text = "".join(chr(c) for c in params["codepoints"])
         log.warning("%s", text)
         return len(text)
+
+
+class RetryToOddQueue(Task):
+    """Asks to be retried on a queue whose name holds a lone surrogate."""
+
+    def run(self, params):
+        retry_current_job(delay=3600, queue="q-" + SURROGATE_NAME)
