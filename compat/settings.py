@@ -90,7 +90,8 @@ NOOP: dict[str, str] = {
     "worker_prefetch_multiplier": "a gevent worker dequeues only as many jobs as it has free greenlets",
     "worker_disable_prefetch": "no prefetch", "worker_enable_prefetch_count_reduction": "no prefetch",
     "broker_connection_retry": "redis-py reconnects; the worker retries Redis errors itself",
-    "broker_connection_retry_on_startup": "as above", "broker_connection_max_retries": "as above",
+    "broker_connection_retry_on_startup": "a worker waits for Redis at start; mrqcore's redis_retry_on_startup "
+                                          "(MRQC_REDIS_RETRY_ON_STARTUP) turns that off", "broker_connection_max_retries": "as above",
     "broker_connection_timeout": "as above", "broker_channel_error_retry": "as above",
     "broker_heartbeat": "AMQP only", "broker_heartbeat_checkrate": "AMQP only", "broker_pool_limit": "pooled by redis-py",
     "broker_pool_acquire_timeout": "pooled by redis-py", "broker_transport_options": "Redis transport options "
