@@ -37,7 +37,7 @@ def test_worker_waits_for_redis_then_serves(config_values, start_worker, redis_s
     assert "answers" in worker.output()
 
 
-def test_without_retry_the_worker_exits_with_one_clear_line(config_values, run_burst, start_worker):
+def test_without_retry_the_worker_exits_with_one_clear_line(config_values, start_worker):
     port = free_port()
     config_values["redis"] = f"redis://127.0.0.1:{port}/0"
     worker = start_worker("--burst", env={"MRQC_REDIS_RETRY_ON_STARTUP": "false"})
