@@ -183,7 +183,10 @@ def worker(queues: tuple[str, ...], greenlets: int | None, processes: int | None
     logging.basicConfig(level=config.log_level.upper(),
                         format="%(asctime)s %(process)d %(name)s [%(levelname)s] %(message)s")
     from .exceptions import ConfigError
+    from .startup import wait_for_store
     from .worker import Worker
+    if not wait_for_store(runtime):
+        sys.exit(1)
     try:
         Worker(runtime)  # checks what only a worker checks (e.g. scheduler_tasks) before any fork
     except ConfigError as exc:

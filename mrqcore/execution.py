@@ -69,7 +69,7 @@ class RunningJob(Job):
 
     def add_log_line(self, line: str) -> None:
         if len(self.log_buffer) < self.max_log_lines:
-            self.log_buffer.append(line)
+            self.log_buffer.append(serialization.safe_text(line))
 
 
 def perform(job: RunningJob) -> Finish:
@@ -122,6 +122,8 @@ def perform(job: RunningJob) -> Finish:
         reset_current_job(token)
     job.runtime.middleware.emit_after("after_perform", job, fin.status, result if exc is None else None, exc)
     fin.log_lines = job.log_buffer
+    # Last guard for any other text (a retry queue name...): one unencodable string must not stop the writer.
+    fin.fields = {k: serialization.safe_text(v) if isinstance(v, str) else v for k, v in fin.fields.items()}
     return fin
 
 
@@ -136,7 +138,8 @@ def _finish(job: RunningJob, status: str, fields: dict[str, str], final: bool = 
 
 def _exception_name(exc: BaseException) -> str:
     cls = type(exc)
-    return cls.__name__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__name__}"
+    name = cls.__name__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__name__}"
+    return serialization.safe_text(name)
 
 
 def _history(job: RunningJob, status: str, exc: BaseException | None, tb: str) -> str:
@@ -147,7 +150,7 @@ def _history(job: RunningJob, status: str, exc: BaseException | None, tb: str) -
 
 
 def _failure(job: RunningJob, status: str, exc: BaseException) -> Finish:
-    tb = traceback.format_exc()
+    tb = serialization.safe_text(traceback.format_exc())
     fields = {"traceback": tb, "exceptiontype": _exception_name(exc),
               "traceback_history": _history(job, status, exc, tb)}
     return _finish(job, status, fields)
@@ -156,7 +159,7 @@ def _failure(job: RunningJob, status: str, exc: BaseException) -> Finish:
 def _retry(job: RunningJob, interrupt: RetryInterrupt) -> Finish:
     max_retries = interrupt.max_retries if interrupt.max_retries is not None else job.settings["max_retries"]
     cause = interrupt.exc or interrupt
-    tb = traceback.format_exc()
+    tb = serialization.safe_text(traceback.format_exc())
     if job.retry_count >= int(max_retries):
         fields = {"traceback": tb, "exceptiontype": _exception_name(cause),
                   "traceback_history": _history(job, "maxretries", cause, tb)}

@@ -39,6 +39,7 @@ from .config import Config, resolve_callable
 from .exceptions import ConfigError
 from .keys import Keys
 from .store.redis import RedisJobStore
+from .urls import mask_url
 
 _pools: list[redis.ConnectionPool] = []
 _explicit: "Runtime | None" = None  # rule 1: set_runtime(), configure(), a worker
@@ -114,12 +115,12 @@ def connect(url: str) -> redis.Redis:
     """A decoded-responses Redis client for ``url``; a bad URL is a ConfigError naming 'redis'."""
     scheme = urlparse(url).scheme
     if scheme not in ("redis", "rediss", "unix"):
-        raise ConfigError("redis", f"unsupported URL scheme {scheme!r} in {url!r} "
+        raise ConfigError("redis", f"unsupported URL scheme {scheme!r} in {mask_url(url)!r} "
                                    "(use redis://, rediss:// or unix://)")
     try:
         pool = redis.ConnectionPool.from_url(url, decode_responses=True, health_check_interval=30)
     except ValueError as exc:
-        raise ConfigError("redis", f"cannot parse {url!r}: {exc}") from exc
+        raise ConfigError("redis", f"cannot parse {mask_url(url)!r}: {mask_url(str(exc))}") from exc
     _pools.append(pool)
     return redis.Redis(connection_pool=pool)
 

@@ -115,6 +115,10 @@ class RedisJobStore(JobStore):
         if lines:
             self.redis.rpush(self.keys.joblog(job_id), *lines)
 
+    def ping(self) -> None:
+        """Check that Redis answers; raises one of ``connection_errors`` (or a RedisError) if not."""
+        self.redis.ping()
+
     # --- queues and workers -------------------------------------------------------
 
     def queue_size(self, queue: str) -> int:
