@@ -290,7 +290,7 @@ def _after(task: "Task", request: Context, outcome: Outcome, args: tuple[Any, ..
 
 
 def _apply_callback(task: "Task", request: Context, sig_dict: Any, args: tuple[Any, ...]) -> None:
-    from .canvas import Signature
+    from .canvas_signature import Signature
     sig = Signature.from_dict(sig_dict, app=task._get_app())
     sig.apply_async(args, parent_id=request.id, root_id=request.root_id or request.id)
 
@@ -298,7 +298,7 @@ def _apply_callback(task: "Task", request: Context, sig_dict: Any, args: tuple[A
 def _call_errbacks(task: "Task", request: Context, exc: BaseException, einfo: ExceptionInfo) -> None:
     """Celery's rule: an errback taking (request, exc, traceback) runs here and now; one taking
     a single task id is sent as a task with ``(task_id,)``."""
-    from .canvas import Signature
+    from .canvas_signature import Signature
     app = task._get_app()
     for sig_dict in request.errbacks or ():
         sig = Signature.from_dict(sig_dict, app=app)
