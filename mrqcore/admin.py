@@ -1,4 +1,4 @@
-"""Inspection and bulk actions over jobs, queues and workers (the admin CLI and dashboard use this).
+"""Inspection and bulk actions over jobs, queues and workers (the admin CLI uses this).
 
 Every function takes an optional ``runtime`` (default: the current one) and
 returns plain JSON-ready values (str, int, float, None, lists, dicts); dates
