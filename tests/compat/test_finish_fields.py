@@ -18,11 +18,16 @@ WORKER = "test-finish-fields"
 
 
 class CountingStore:
-    """The real store, with every ``update`` call recorded (and still made)."""
+    """The real store, with every ``update`` and ``get`` call recorded (and still made)."""
 
     def __init__(self, store: Any) -> None:
         self._store = store
         self.updates: list[tuple[str, dict[str, str]]] = []
+        self.gets = 0
+
+    def get(self, job_id: str, fields: Any = None) -> Any:
+        self.gets += 1
+        return self._store.get(job_id, fields)
 
     def update(self, job_id: str, fields: dict[str, str]) -> None:
         self.updates.append((job_id, dict(fields)))
