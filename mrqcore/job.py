@@ -149,7 +149,7 @@ def decode_record(record: Mapping[str, str], errors: list[str] | None = None,
     is appended.
     """
     out: dict[str, Any] = dict(record)
-    conversions = _CONVERSIONS + [(name, serialization.loads) for name in extra_json]
+    conversions = _CONVERSIONS + [(name, serialization.loads) for name in extra_json] if extra_json else _CONVERSIONS
     for name, convert in conversions:
         if name not in out:
             continue
