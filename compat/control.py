@@ -69,7 +69,7 @@ class Control:
         if name.startswith("_"):
             raise AttributeError(name)
         raise UnsupportedOption(f"app.control.{name}() is not supported by mrqc (no remote-control bus); "
-                                "use the mrqc CLI and dashboard to inspect workers")
+                                "use the mrqc CLI (mrqc workers, mrqc jobs) to inspect workers")
 
 
 class Loader:

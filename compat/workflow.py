@@ -132,9 +132,9 @@ def _start_next(app: "Celery", runtime: "Runtime", request: "Context", nxt: dict
 def _revoke_rest_if_revoked(runtime: "Runtime", nxt: dict[str, Any]) -> None:
     """The next step was revoked while parked: the chain stops there, so the steps after it are
     revoked too (instead of staying parked forever)."""
-    from mrqcore.job import Job
+    from mrqcore.job import Job, JobStatus
     record = runtime.store.get(nxt["id"], ("status",)) or {}
-    if record.get("status") != "cancel":
+    if record.get("status") != JobStatus.CANCEL:
         return  # released already (this step ran twice), nothing to do
     for job_id in list(nxt.get("downstream") or ())[1:]:
         Job(job_id, runtime).cancel()

@@ -1,4 +1,4 @@
-"""Inspection and bulk actions over jobs, queues and workers (the admin CLI and dashboard use this).
+"""Inspection and bulk actions over jobs, queues and workers (the admin CLI uses this).
 
 Every function takes an optional ``runtime`` (default: the current one) and
 returns plain JSON-ready values (str, int, float, None, lists, dicts); dates
@@ -18,6 +18,7 @@ import time
 from typing import Any, Iterator, Sequence
 
 from .runtime import Runtime, get_runtime
+from .status import JobStatus
 
 #: record fields a job summary holds (``find_jobs`` rows)
 SUMMARY_FIELDS = ("path", "queue", "status", "worker", "exceptiontype", "retry_count",
@@ -136,7 +137,7 @@ def requeue_jobs(status: Filter = None, queue: Filter = None, path: Filter = Non
     now = time.time()
     requeued, skipped = [], []
     for row in rows:
-        if row.get("status") not in ("queued", "started") and runtime.store.requeue(row["id"], now, note=note):
+        if row.get("status") not in (JobStatus.QUEUED, JobStatus.STARTED) and runtime.store.requeue(row["id"], now, note=note):
             requeued.append(row["id"])
         else:
             skipped.append(row["id"])
@@ -159,14 +160,14 @@ def cancel_jobs(status: Filter = None, queue: Filter = None, path: Filter = None
     now = time.time()
     out: dict[str, list[str]] = {"cancelled": [], "cancel_requested": [], "skipped": []}
     for row in rows:
-        if row.get("status") not in ("queued", "retry", "started"):
+        if row.get("status") not in (JobStatus.QUEUED, JobStatus.RETRY, JobStatus.STARTED):
             out["skipped"].append(row["id"])
             continue
         ttl = int(runtime.tasks.settings(row.get("path", ""))["cancel_ttl"])
         before = runtime.store.cancel(row["id"], now, ttl)
-        if before in ("queued", "retry"):
+        if before in (JobStatus.QUEUED, JobStatus.RETRY):
             out["cancelled"].append(row["id"])
-        elif before == "started":
+        elif before == JobStatus.STARTED:
             out["cancel_requested"].append(row["id"])
         else:
             out["skipped"].append(row["id"])
