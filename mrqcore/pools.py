@@ -33,7 +33,6 @@ import ctypes
 import difflib
 import logging
 import threading
-import time
 from typing import Any, Callable, ClassVar, Protocol, Sequence
 
 import gevent
@@ -157,6 +156,11 @@ class SoloPool(WorkerPool):
     runs_inline = True
 
     def __init__(self, size: int = 1) -> None:
+        from gevent import monkey
+        if monkey.is_module_patched("threading"):
+            # Its threads would be greenlets, and a kill could not reach a running job.
+            raise ConfigError("pool", "the solo pool needs a process that gevent has not monkey-patched; "
+                                      "this one is patched: use the gevent pool")
         self.size = 1
         self._busy = 0
         self._unit: _JobThread | None = None

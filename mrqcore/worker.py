@@ -38,11 +38,10 @@ import logging
 import os
 import signal
 import socket
+import threading
 import time
 import uuid
 from typing import Any, Callable, Sequence
-
-import threading
 
 import gevent
 import psutil
@@ -52,7 +51,7 @@ from . import middleware
 from .context import set_current_worker
 from .exceptions import WorkerInterrupt
 from .execution import RunningJob, perform
-from .pools import WorkerPool, make_pool
+from .pools import Killable, WorkerPool, make_pool
 from .runtime import Runtime, set_runtime
 from .store.base import Finish
 
@@ -90,7 +89,7 @@ class Worker:
         base = name or config.name or f"{socket.gethostname()}.{os.getpid()}"
         self.id = f"{base}.{uuid.uuid4().hex[:6]}"
         #: job id -> (job, where it runs: a runner greenlet, or a solo thread; None until it starts)
-        self._running: dict[str, tuple[RunningJob, Any]] = {}
+        self._running: dict[str, tuple[RunningJob, Killable | None]] = {}
         self._current = self.pool.current
         self.jobs_dequeued = 0
         self.jobs_done = 0

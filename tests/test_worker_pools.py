@@ -143,3 +143,15 @@ def test_other_modules_use_only_the_worker_protocol():
                 if pattern.search(line):
                     offenders.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
     assert offenders == []
+
+
+def test_the_solo_pool_refuses_a_monkey_patched_process(tmp_path):
+    # In a patched process its threads would be greenlets: say so instead of failing later.
+    import subprocess
+    import sys
+    code = ("from gevent import monkey; monkey.patch_all()\n"
+            "from mrqcore.pools import make_pool\n"
+            "from mrqcore.exceptions import ConfigError\n"
+            "try:\n    make_pool('solo', 1)\nexcept ConfigError as exc:\n    print(exc)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert "solo pool needs a process that gevent has not monkey-patched" in out.stdout, out.stderr
