@@ -297,10 +297,8 @@ def _control_listener(worker: "Worker") -> None:
                 if not message:
                     continue
                 verb, _, job_id = str(message["data"]).partition(" ")
-                running = worker.running.get(job_id)
-                if verb == "terminate" and running is not None:
+                if verb == "terminate" and worker.kill_job(job_id, RevokedInterrupt(f"terminated by revoke: {job_id}")):
                     logger.warning("terminating job %s (revoke terminate=True)", job_id)
-                    running[1].kill(RevokedInterrupt(f"terminated by revoke: {job_id}"), block=False)
         except gevent.GreenletExit:
             raise
         except Exception as exc:  # Redis went away: listen again

@@ -234,7 +234,7 @@ class WorkerFeed:
             self.raw.track(job_id, record)
         if rejected and not admitted:
             self.held_back = True
-            self.worker._graceful.wait(self.runtime.config.poll_interval)
+            self.worker.wait_for_stop(self.runtime.config.poll_interval)
         return admitted
 
     def after_finish(self, finishes: Sequence["Finish"]) -> None:
