@@ -16,6 +16,7 @@ import redis
 
 from ..keys import Keys
 from .base import Finish, JobSpec, JobStore, Waiter
+from .redis_workflow import RedisWorkflowMixin
 
 _SCRIPTS = ("enqueue", "dequeue", "finish", "promote", "cancel", "requeue")
 
@@ -24,7 +25,7 @@ def _load_script(name: str) -> str:
     return importlib.resources.files("mrqcore").joinpath(f"lua/{name}.lua").read_text()
 
 
-class RedisJobStore(JobStore):
+class RedisJobStore(RedisWorkflowMixin, JobStore):
     """The default store. ``client`` must use ``decode_responses=True``."""
 
     #: errors after which an operation may be retried once the connection is back
@@ -32,6 +33,7 @@ class RedisJobStore(JobStore):
 
     def __init__(self, client: redis.Redis, prefix: str) -> None:
         self.redis = client
+        self.client = client
         self.keys = Keys(prefix)
         self.prefix = prefix
         self._scripts = {name: client.register_script(_load_script(name)) for name in _SCRIPTS}
