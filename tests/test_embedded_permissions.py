@@ -31,7 +31,7 @@ from mrqcore.embedded import embedded_socket, stop_embedded
 from mrqcore.job import queue_job
 from mrqcore.runtime import get_runtime
 queue_job("tests.tasks.basic.Add", {"a": 1, "b": 2})
-r = get_runtime().redis
+r = get_runtime().store.client
 r.bgrewriteaof()
 deadline = time.time() + 30
 while r.info("persistence")["aof_rewrite_in_progress"] or r.info("persistence")["aof_rewrite_scheduled"]:

@@ -85,12 +85,12 @@ def test_safe_text_is_always_utf8_and_keeps_good_text(text):
 @FIXTURES_OK
 @given(st.dictionaries(ANY_TEXT, JSONISH, max_size=3))
 def test_queue_job_stores_params_or_refuses_them_whole(runtime, params):
-    before = runtime.redis.llen(runtime.keys.queue("fuzz"))
+    before = runtime.store.client.llen(runtime.keys.queue("fuzz"))
     try:
         job_id = queue_job("tests.tasks.basic.Echo", params, queue="fuzz")
     except SerializationError:
         assert not _storable(params)
-        assert runtime.redis.llen(runtime.keys.queue("fuzz")) == before  # nothing half-queued
+        assert runtime.store.client.llen(runtime.keys.queue("fuzz")) == before  # nothing half-queued
         return
     assert _storable(params)
     assert Job(job_id).fetch().params == _as_read_back(params)

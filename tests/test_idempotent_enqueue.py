@@ -21,7 +21,7 @@ COUNT = "tests.tasks.reliability.CountRun"
 
 
 def _runs(runtime, hash_key):
-    return {k: int(v) for k, v in runtime.redis.hgetall(hash_key).items()}
+    return {k: int(v) for k, v in runtime.store.client.hgetall(hash_key).items()}
 
 
 def test_same_id_twice_while_queued_is_queued_once(runtime, run_burst, prefix):
@@ -29,7 +29,7 @@ def test_same_id_twice_while_queued_is_queued_once(runtime, run_burst, prefix):
     first = queue_job(COUNT, {"hash": runs}, job_id="order-42")
     again = queue_job(COUNT, {"hash": runs}, job_id="order-42")
     assert first == again == "order-42"
-    assert runtime.redis.lrange(runtime.keys.queue("default"), 0, -1) == ["order-42"]
+    assert runtime.store.client.lrange(runtime.keys.queue("default"), 0, -1) == ["order-42"]
     run_burst()
     assert _runs(runtime, runs) == {"order-42": 1}
     assert Job("order-42").fetch().status == "success"
@@ -42,7 +42,7 @@ def test_same_id_while_started_is_not_queued_again(runtime, start_worker, prefix
     wait_for(lambda: _runs(runtime, runs).get("slow-1"), timeout=30, message="the job started")
     assert Job("slow-1").fetch().status == "started"
     queue_job(COUNT, {"hash": runs, "sleep": 1.0}, job_id="slow-1")
-    assert runtime.redis.llen(runtime.keys.queue("default")) == 0
+    assert runtime.store.client.llen(runtime.keys.queue("default")) == 0
     wait_for(lambda: Job("slow-1").fetch().status == "success", timeout=30, message="the job done")
     assert _runs(runtime, runs) == {"slow-1": 1}
 
@@ -64,7 +64,7 @@ def test_retry_after_a_timeout_on_a_frozen_redis_queues_once(redis_server_factor
         # Ambiguous: the command was delivered and runs once Redis thaws.
         wait_for(lambda: Job("pay-7", runtime).exists, timeout=20, message="the timed-out job queued anyway")
         assert queue_job(COUNT, {"hash": runs}, job_id="pay-7", runtime=runtime) == "pay-7"  # the retry
-        assert runtime.redis.lrange(runtime.keys.queue("default"), 0, -1) == ["warm-up", "pay-7"]
+        assert runtime.store.client.lrange(runtime.keys.queue("default"), 0, -1) == ["warm-up", "pay-7"]
         run_burst()
         assert _runs(runtime, runs) == {"warm-up": 1, "pay-7": 1}
     finally:

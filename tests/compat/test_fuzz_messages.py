@@ -22,12 +22,12 @@ def test_celery_calls_with_any_args_arrive_intact_or_are_refused(app, runtime, r
     from tests.compat.proj_tasks import whoami
     sent = []
     for args, kwargs in calls:
-        queued_before = sum(runtime.redis.llen(runtime.keys.queue(q)) for q in QUEUES)
+        queued_before = sum(runtime.store.client.llen(runtime.keys.queue(q)) for q in QUEUES)
         try:
             result = whoami.apply_async(args, kwargs)
         except SerializationError:
             assert not (_storable(args) and _storable(kwargs))
-            assert sum(runtime.redis.llen(runtime.keys.queue(q)) for q in QUEUES) == queued_before
+            assert sum(runtime.store.client.llen(runtime.keys.queue(q)) for q in QUEUES) == queued_before
             continue
         assert _storable(args) and _storable(kwargs)
         sent.append((result, args, kwargs))

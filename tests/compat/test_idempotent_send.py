@@ -8,7 +8,7 @@ def test_apply_async_with_the_same_task_id_queues_once(app, runtime, run_burst):
     second = add.apply_async((20, 22), task_id="celery-once-1")
     assert first.id == second.id == "celery-once-1"
     queue = runtime.store.get("celery-once-1", ["queue"])["queue"]
-    assert runtime.redis.lrange(runtime.keys.queue(queue), 0, -1) == ["celery-once-1"]
+    assert runtime.store.client.lrange(runtime.keys.queue(queue), 0, -1) == ["celery-once-1"]
     run_burst("-A", "tests.compat.proj", queue)
     assert first.get(timeout=10) == 42
-    assert runtime.redis.llen(runtime.keys.queue(queue)) == 0
+    assert runtime.store.client.llen(runtime.keys.queue(queue)) == 0

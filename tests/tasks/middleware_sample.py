@@ -10,7 +10,7 @@ class Recorder(Middleware):
     """Appends ``hook:detail`` to ``{prefix}test:middleware`` for the worker and job hooks."""
 
     def _push(self, runtime: Any, entry: str) -> None:
-        runtime.redis.rpush(runtime.config.redis_prefix + "test:middleware", entry)
+        runtime.store.client.rpush(runtime.config.redis_prefix + "test:middleware", entry)
 
     def worker_start(self, worker: Any) -> None:
         self._push(worker.runtime, "worker_start")
