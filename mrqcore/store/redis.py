@@ -48,19 +48,7 @@ _HOT_SCRIPTS = ("enqueue", "dequeue", "finish", "promote")
 _pools: list[redis.ConnectionPool] = []
 
 
-class TemporaryWorkflowStubUntilMerge:
-    """TEMPORARY (branch seams-store only, removed before its last commit): stands in for
-    ``redis_workflow.RedisWorkflowMixin`` so the store can be built while that lives on another branch."""
-
-    def _missing(self, *args: Any, **kwargs: Any) -> Any:
-        raise NotImplementedError("WorkflowStore is implemented by redis_workflow.RedisWorkflowMixin")
-
-    release_held = fail_held = barrier_add = set_value = get_value = delete_value = _missing
-    publish = subscribe = _missing
-
-
 class RedisJobStore(
-    TemporaryWorkflowStubUntilMerge,
     RedisWorkerRegistry,
     RedisMaintenance,
     RedisRawQueues,
