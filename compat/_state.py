@@ -4,6 +4,9 @@ The current app is the last ``Celery(...)`` created (or the one made current
 with ``app.set_current()``); if none exists, a default app named
 ``"default"`` is created on first use, as Celery does. The current task is
 kept per greenlet (a ``ContextVar``), so concurrent jobs never see each other's.
+
+The current app also decides which runtime ``mrqcore.queue_job`` uses when no
+runtime is explicit: its own, if it has one (see ``mrqc.bridge``).
 """
 from __future__ import annotations
 
@@ -37,6 +40,11 @@ def get_current_app() -> "Celery":
             from .app import Celery
             _default_app = Celery("default", set_as_current=False)
         return _default_app
+
+
+def peek_current_app() -> "Celery | None":
+    """The current app if one was set (created or ``set_current()``), else None; never creates one."""
+    return _current_app
 
 
 def set_current_app(app: "Celery") -> None:

@@ -29,24 +29,25 @@ keeps its own entries in ``app._periodic_tasks`` (same shape). Call
 projects usually call ``add_periodic_task``), imports the task modules and
 sends ``on_after_finalize``, each once.
 
-The runtime: the app publishes through ``mrqcore``'s current runtime when one
-is installed (a worker, ``mrqcore.configure()``, tests); otherwise it builds
-one from the usual mrqc config sources with ``broker_url`` as the Redis URL,
-and installs it.
+The runtime (``app.runtime``): an app owns one. Bound by ``mrqc worker -A``
+(the worker's own) or a test fixture; else, when ``broker_url`` names a Redis,
+built from the app's settings over the usual mrqc config sources; an app with
+no broker uses the process's runtime. ``queue_job`` with no runtime uses the
+current app's. The rule and the settings translation live in ``mrqc.bridge``.
 """
 from __future__ import annotations
 
 import importlib
-import os
-import sys
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from . import _state, routing
-from .exceptions import ImproperlyConfigured, UnsupportedOption
+from .app_config import ConfigSources
+from .app_tasks import TaskFactory
+from .exceptions import UnsupportedOption
 from .control import Control, Loader, TaskRegistry
-from .settings import Settings, looks_like_setting
+from .settings import Settings
 from .signals import Signal
-from .task import Task, check_task_options, task_from_function
+from .task import Task
 from .utils import import_object
 
 if TYPE_CHECKING:
@@ -55,8 +56,14 @@ if TYPE_CHECKING:
     from .result import AsyncResult, GroupResult
 
 
-class Celery:
-    """A Celery application. See the module docstring for the worker and beat contract."""
+class Celery(TaskFactory, ConfigSources):
+    """A Celery application. See the module docstring for the worker and beat contract.
+
+    Making tasks (``task``, ``register_task``, ``Task``, ``gen_task_name``) is
+    inherited from ``mrqc.app_tasks.TaskFactory``; reading configuration and
+    finding task modules (``config_from_object``, ``config_from_envvar``,
+    ``autodiscover_tasks``) from ``mrqc.app_config.ConfigSources``.
+    """
 
     #: a fresh default app is created with this name by ``current_app`` when none exists
     SYSTEM = "mrqc"
@@ -90,6 +97,7 @@ class Celery:
         self._imported_modules: list[str] = []
         self._periodic_tasks: dict[str, dict[str, Any]] = {}
         self._runtime: Runtime | None = None
+        self._runtime_bound = False
         self._routers: list[Callable[..., Any]] | None = None
         self._result_cls: Any = None
         self._group_result_cls: Any = None
@@ -112,8 +120,8 @@ class Celery:
             self.config_from_object(config_source)
         from .builtins import register_builtins
         register_builtins(self)
-        from .worker_task import ensure_middleware
-        ensure_middleware()
+        from .bridge import on_app_created
+        on_app_created(self)
         _state.register_app(self)
         for callback in list(_state._on_app_finalizers):
             callback(self)
@@ -131,141 +139,13 @@ class Celery:
     def set_default(self) -> None:
         _state.set_current_app(self)
 
-    # --- tasks --------------------------------------------------------------------
-
-    @property
-    def Task(self) -> type[Task]:  # noqa: N802 - Celery's name
-        """The base class of this app's tasks (``class MyTask(app.Task)``)."""
-        if self._task_cls is None:
-            self._task_cls = type("Task", (self._task_base,), {"app": self, "__module__": self._task_base.__module__,
-                                                                "abstract": True})
-        return self._task_cls
-
-    def task(self, *args: Any, **opts: Any) -> Any:
-        """``@app.task``, ``@app.task(**options)`` or ``app.task(fun, **options)``."""
-        if len(args) == 1 and callable(args[0]) and not isinstance(args[0], Task):
-            return self._task_from_fun(args[0], **opts)
-        if args:
-            raise TypeError("@app.task() takes keyword options only, e.g. @app.task(bind=True)")
-
-        def decorator(fun: Callable[..., Any]) -> Task:
-            return self._task_from_fun(fun, **opts)
-        return decorator
-
-    def _task_from_fun(self, fun: Callable[..., Any], name: str | None = None, base: Any = None,
-                       bind: bool = False, shared: bool = True, filter: Any = None, **options: Any) -> Task:
-        if filter is not None:
-            raise UnsupportedOption(f"task {fun.__name__!r}: option filter= is not supported by mrqc")
-        name = name or self.gen_task_name(fun.__name__, fun.__module__)
-        if name in self.tasks and getattr(self.tasks[name], "__wrapped__", None) is not None \
-                and getattr(type(self.tasks[name]), "_mrqc_source", None) is fun:
-            return self.tasks[name]
-        task = task_from_function(self, fun, name=name, base=base, bind=bind, **options)
-        type(task)._mrqc_source = fun  # type: ignore[attr-defined]
-        self._register(task)
-        return task
-
-    def register_task(self, task: Task | type[Task], **options: Any) -> Task:
-        """Register a class-based task (an instance, or a class that is instantiated)."""
-        if isinstance(task, type):
-            task = task()
-        if not isinstance(task, Task):
-            raise ImproperlyConfigured(f"register_task: {task!r} is not a mrqc Task")
-        if options:
-            check_task_options(options, f"register_task({type(task).__name__})")
-            for key, value in options.items():
-                setattr(task, key, value)
-        check_task_options({k: getattr(type(task), k) for k in ("priority", "serializer", "compression",
-                                                                "exchange", "Request", "Strategy")
-                            if k in vars(type(task))}, f"task class {type(task).__name__}")
-        if not task.name:
-            task.name = self.gen_task_name(type(task).__name__, type(task).__module__)
-        if task.app is None or task.app is not self:
-            task.app = self
-        from .task import RequestStack
-        task.request_stack = RequestStack(task.name)
-        self._register(task)
-        return task
+    # --- tasks (made by mrqc.app_tasks.TaskFactory) ---------------------------------
 
     def _register(self, task: Task) -> None:
         self._annotate(task)
         self.tasks.register(task)
-        from .worker_task import register_job_class
-        register_job_class(self, task.name)
 
-    def gen_task_name(self, name: str, module: str | None) -> str:
-        module = module or "__main__"
-        mod = sys.modules.get(module)
-        if mod is not None:
-            module = mod.__name__
-        if module == "__main__" and self.main:
-            return f"{self.main}.{name}"
-        return ".".join(p for p in (module, name) if p)
-
-    def _annotate(self, task: Task) -> None:
-        annotations = self.conf.peek("task_annotations")
-        if not annotations:
-            return
-        for mapping in annotations if isinstance(annotations, (list, tuple)) else [annotations]:
-            if not hasattr(mapping, "get"):
-                raise UnsupportedOption("setting 'task_annotations': only dict entries are supported, "
-                                        f"got {mapping!r}")
-            for key in ("*", task.name):
-                for option, value in dict(mapping.get(key) or {}).items():
-                    if option.startswith("on_") or option in ("after_return", "before_start"):
-                        setattr(task, option, value)
-                        continue
-                    check_task_options({option: value}, f"task_annotations[{key!r}]")
-                    setattr(task, option, value)
-
-    # --- configuration ------------------------------------------------------------
-
-    def config_from_object(self, obj: Any, silent: bool = False, force: bool = False,
-                           namespace: str | None = None) -> None:
-        """Read settings from an object, a module, or a ``"module"``/``"module:attr"`` path.
-
-        With ``namespace="CELERY"`` only attributes named ``CELERY_<SETTING>``
-        are read (``CELERY_BROKER_URL`` -> ``broker_url``), and an unknown
-        ``CELERY_*`` name is an error. Without a namespace, attributes that look
-        like settings (known names, ``task_``/``worker_``/``broker_``/...
-        prefixes, old upper-case names, near-misses of known names) are read
-        and checked; other attributes (imports, helpers) are ignored.
-        """
-        if isinstance(obj, str):
-            try:
-                obj = import_object(obj, "config_from_object") if ":" in obj else importlib.import_module(obj)
-            except (ImproperlyConfigured, ImportError):
-                if silent:
-                    return
-                raise
-        namespace = namespace if namespace is not None else self.namespace
-        items = obj.items() if isinstance(obj, dict) else ((k, getattr(obj, k)) for k in dir(obj))
-        settings: dict[str, Any] = {}
-        if namespace:
-            prefix = namespace.rstrip("_") + "_"
-            for key, value in items:
-                if key.startswith(prefix):
-                    bare = key[len(prefix):]
-                    try:
-                        from .settings import canonical
-                        canonical(bare.lower())
-                        settings[bare.lower()] = value
-                    except ImproperlyConfigured:
-                        settings[key] = value  # old names keep their CELERY_ prefix
-        else:
-            for key, value in items:
-                if looks_like_setting(key) and (key.isupper() or not callable(value)):
-                    settings[key] = value
-        self.conf.update(settings)
-
-    def config_from_envvar(self, variable_name: str, silent: bool = False, force: bool = False) -> bool:
-        module = os.environ.get(variable_name)
-        if not module:
-            if silent:
-                return False
-            raise ImproperlyConfigured(f"config_from_envvar: environment variable {variable_name!r} is not set")
-        self.config_from_object(module, silent=silent, force=force)
-        return True
+    # --- configuration (sources: mrqc.app_config.ConfigSources) -------------------
 
     def config_from_cmdline(self, argv: Any, namespace: str = "celery") -> None:
         raise UnsupportedOption("config_from_cmdline is not supported by mrqc; use app.conf.update()")
@@ -279,8 +159,8 @@ class Celery:
                 self._annotate(task)
         if name == "task_routes":
             self._routers = None
-        if name == "broker_url":
-            self._runtime = None
+        from .bridge import settings_changed
+        settings_changed(self, name)
 
     def _ensure_configured(self) -> None:
         """Send ``on_configure`` and ``on_after_configure`` once: at the first read of ``conf``
@@ -298,35 +178,6 @@ class Celery:
             self._import_task_modules()
             self.on_after_finalize.send(sender=self)
 
-    def autodiscover_tasks(self, packages: Any = None, related_name: str = "tasks", force: bool = False) -> None:
-        """Import ``<package>.<related_name>`` for each package (Django: every installed app).
-
-        Lazy as in Celery: done by ``finalize()``/``mrqc worker -A``, or now with ``force=True``.
-        """
-        self._autodiscover.append((packages, related_name))
-        if force or self.finalized:
-            self._discover(packages, related_name)
-
-    def _discover(self, packages: Any, related_name: str) -> list[str]:
-        if callable(packages):
-            packages = packages()
-        if packages is None:
-            from .shared import django_apps
-            packages = django_apps()
-        found = []
-        for package in packages or ():
-            module = f"{package}.{related_name}" if related_name else package
-            try:
-                importlib.import_module(module)
-            except ModuleNotFoundError as exc:
-                if exc.name in (module, package) or (exc.name and module.startswith(exc.name + ".")):
-                    continue
-                raise
-            found.append(module)
-            if module not in self._imported_modules:
-                self._imported_modules.append(module)
-        return found
-
     def _import_task_modules(self) -> list[Any]:
         modules = []
         for name in list(self.conf.imports or ()) + list(self.conf.include or ()):
@@ -341,19 +192,14 @@ class Celery:
 
     @property
     def runtime(self) -> "Runtime":
-        """The mrqcore runtime jobs are published through (see module docstring)."""
-        from mrqcore import runtime as rt
-        if rt._current is not None:
-            return rt._current
-        if self._runtime is None:
-            from mrqcore.config import Config
-            overrides = {}
-            url = self.conf.broker_url
-            if url and not url.startswith("memory://"):
-                overrides["redis"] = url
-            self._runtime = rt.Runtime(Config.load(overrides=overrides))
-            rt.set_runtime(self._runtime)
-        return self._runtime
+        """The mrqcore runtime this app publishes and reads results through (see module docstring)."""
+        from .bridge import app_runtime
+        return app_runtime(self)
+
+    def mrqc_bind_runtime(self, runtime: "Runtime") -> None:
+        """Use ``runtime`` from now on, whatever the settings say (``mrqc -A`` calls this)."""
+        from .bridge import bind
+        bind(self, runtime)
 
     def default_queue(self) -> str:
         return self.conf.task_default_queue or "celery"
@@ -394,29 +240,9 @@ class Celery:
         return out
 
     def mrqc_worker_options(self) -> dict[str, Any]:
-        """Settings ``mrqc worker -A`` takes from this app (the hook mrqcore/cli.py calls)."""
-        self.finalize()
-        conf = self.conf
-        options: dict[str, Any] = {"queues": self._worker_queues(), "imports": list(self._imported_modules)}
-        url = conf.broker_url
-        if url and not url.startswith("memory://"):
-            options["redis"] = url
-        if conf.worker_concurrency:
-            options["greenlets"] = int(conf.worker_concurrency)
-        if conf.worker_max_tasks_per_child:
-            options["max_jobs"] = int(conf.worker_max_tasks_per_child)
-        if conf.worker_max_memory_per_child:
-            options["max_memory"] = max(1, int(conf.worker_max_memory_per_child) // 1024)
-        if conf.is_set("task_default_queue"):
-            options["default_queue"] = conf.task_default_queue
-        if conf.beat_schedule:  # run by `mrqc worker -A proj --scheduler` (see mrqc.beat)
-            from .beat import scheduler_tasks
-            options["scheduler_tasks"] = scheduler_tasks(self)
-            # Periodic runs routed to their own queue are served too (Celery would need -Q).
-            for entry in options["scheduler_tasks"]:
-                if entry.get("queue") and entry["queue"] not in options["queues"]:
-                    options["queues"].append(entry["queue"])
-        return options
+        """Settings ``mrqc worker -A`` takes from this app (the hook mrqcore/cli.py calls; see ``mrqc.bridge``)."""
+        from .bridge import worker_options
+        return worker_options(self)
 
     # --- calling, results -----------------------------------------------------------
 
@@ -477,7 +303,7 @@ class Celery:
     def add_periodic_task(self, schedule: Any, sig: Any, args: tuple[Any, ...] = (), kwargs: Any = (),
                           name: str | None = None, **opts: Any) -> str:
         """Add a beat entry: stored in ``conf.beat_schedule[key]`` and ``_periodic_tasks[key]``."""
-        from .canvas import Signature
+        from .canvas_signature import Signature
         if not isinstance(sig, Signature):
             raise TypeError(f"add_periodic_task: expected a signature (task.s(...)), got {sig!r}")
         if args or kwargs:

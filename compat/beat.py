@@ -145,7 +145,7 @@ def job_params(args: list[Any], kwargs: dict[str, Any]) -> dict[str, Any]:
 
 
 def register(cli: click.Group) -> None:
-    """Add ``mrqc beat`` to the ``mrqc`` command."""
+    """Add ``mrqc beat`` to the ``mrqc`` command (the ``mrqc.cli`` entry point ``beat``)."""
     cli.add_command(beat)
 
 
@@ -155,7 +155,8 @@ def _config_options(func: Any) -> Any:
 
 
 @click.command()
-@click.option("--app", "-A", "app_spec", required=True, help="The Celery app: module or module:attr.")
+@click.option("--app", "-A", "app_spec", required=True, envvar="MRQC_APP",
+              help="The Celery app: module or module:attr (default: $MRQC_APP).")
 @click.option("--loglevel", "-l", "log_level", default=None, help="DEBUG, INFO, WARNING...")
 @click.option("--schedule", "-s", "schedule_file", default=None,
               help="Accepted for Celery compatibility; beat state lives in Redis, no file is written.")
@@ -181,7 +182,7 @@ def beat(app_spec: str, log_level: str | None, schedule_file: str | None, max_in
     for key, value in (("redis", redis), ("redis_prefix", redis_prefix), ("log_level", log_level)):
         if value is not None:
             overrides[key] = value
-    runtime = build_runtime(config_file, overrides)
+    runtime = build_runtime(config_file, overrides, app)  # the app's runtime is the scheduler's
     logging.basicConfig(level=runtime.config.log_level.upper(),
                         format="%(asctime)s %(process)d %(name)s [%(levelname)s] %(message)s")
     try:

@@ -11,7 +11,8 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from .canvas import Signature, _is_simple, chain, group, maybe_signature
+from .canvas import chain, group
+from .canvas_signature import Signature, is_single_job, maybe_signature
 from .exceptions import UnsupportedOption
 
 if TYPE_CHECKING:
@@ -84,10 +85,10 @@ class chord(Signature):  # noqa: N801
         if isinstance(self.body, chain):
             return chain(self, app=self._app).apply_async(args, kwargs, **options)
         for task in self.tasks:
-            if not _is_simple(task):
+            if not is_single_job(task):
                 raise UnsupportedOption(f"chord header member {task!r} is a {task.subtask_type}; mrqc chords "
                                         "take task signatures in their header")
-        if not _is_simple(self.body):
+        if not is_single_job(self.body):
             raise UnsupportedOption(f"chord body {self.body!r} is a {self.body.subtask_type}; use a task "
                                     "signature or a chain")
         options = dict(self.options, **options)

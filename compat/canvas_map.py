@@ -8,7 +8,8 @@ from __future__ import annotations
 import itertools
 from typing import TYPE_CHECKING, Any, Iterable
 
-from .canvas import Signature, group, maybe_signature
+from .canvas import group
+from .canvas_signature import Signature, maybe_signature
 
 if TYPE_CHECKING:
     from .result import AsyncResult, GroupResult

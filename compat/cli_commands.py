@@ -2,8 +2,13 @@
 
 Like ``celery -A proj result <id>`` and ``celery -A proj control revoke <id>``,
 but read and act on the job record in Redis directly (no remote-control bus).
-``-A proj`` imports the app first (its ``broker_url`` picks the Redis, and its
-exception classes become importable, so failures print as their own type).
+``-A proj`` (default ``$MRQC_APP``) imports the app first: its broker is the
+Redis read (``--redis`` overrides it), and its exception classes become
+importable, so failures print as their own type. Without an app, the Redis is
+mrqc's configured one (``mrqc_config.py``, ``MRQC_REDIS``).
+
+These commands reach the ``mrqc`` CLI through the ``mrqc.cli`` entry point
+(pyproject.toml), not an import from mrqcore.
 """
 from __future__ import annotations
 
@@ -11,7 +16,7 @@ import json
 from typing import Any
 
 import click
-from mrqcore.cli import build_runtime, config_options, load_app
+from mrqcore.cli import app_option, app_runtime, config_options
 
 
 def register(cli: click.Group) -> None:
@@ -20,16 +25,17 @@ def register(cli: click.Group) -> None:
 
 
 def _setup(app: str | None, config_file: str | None, redis: str | None, redis_prefix: str | None) -> Any:
-    options = load_app(app)
-    overrides = {"redis": redis or options.get("redis"), "redis_prefix": redis_prefix}
-    build_runtime(config_file, overrides)
+    """The app to read through: ``-A``'s (bound to the command's runtime), else the current/default app."""
+    _, celery_app = app_runtime(app, config_file, {"redis": redis, "redis_prefix": redis_prefix})
+    if celery_app is not None:
+        return celery_app
     from ._state import get_current_app
     return get_current_app()
 
 
 @click.command()
 @click.argument("task_id")
-@click.option("--app", "-A", "app", default=None, help="Import this app (module or module:attr) first.")
+@app_option
 @click.option("--traceback", "show_traceback", is_flag=True, help="Print the traceback of a failure.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 @config_options
@@ -59,7 +65,7 @@ def result(task_id: str, app: str | None, show_traceback: bool, as_json: bool, c
 @click.command()
 @click.argument("task_ids", nargs=-1, required=True)
 @click.option("--terminate", is_flag=True, help="Also kill it if it is running.")
-@click.option("--app", "-A", "app", default=None, help="Import this app (module or module:attr) first.")
+@app_option
 @config_options
 def revoke(task_ids: tuple[str, ...], terminate: bool, app: str | None, config_file: str | None,
            redis: str | None, redis_prefix: str | None) -> None:

@@ -60,16 +60,14 @@ class Control:
         runtime = self.app.runtime
         total = 0
         for queue in self.app._worker_queues():
-            key = runtime.store.keys.queue(queue)
-            total += int(runtime.redis.llen(key))
-            runtime.redis.delete(key)
+            total += runtime.store.purge_queue(queue)
         return total
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
             raise AttributeError(name)
         raise UnsupportedOption(f"app.control.{name}() is not supported by mrqc (no remote-control bus); "
-                                "use the mrqc CLI and dashboard to inspect workers")
+                                "use the mrqc CLI (mrqc workers, mrqc jobs) to inspect workers")
 
 
 class Loader:

@@ -18,6 +18,7 @@ import numbers
 from typing import Any
 
 from mrqcore.exceptions import JobInterrupt, MrqcError
+from mrqcore.status import JobStatus
 
 
 class CeleryError(MrqcError):
@@ -167,13 +168,13 @@ class RevokedInterrupt(JobInterrupt):
     ``JobInterrupt`` with its ``status``.
     """
 
-    status = "cancel"
+    status = JobStatus.CANCEL
 
 
 class IgnoreInterrupt(JobInterrupt):
     """``Ignore``/``Reject(requeue=False)`` raised by the task: ends with status ``abort``."""
 
-    status = "abort"
+    status = JobStatus.ABORT
 
 
 class CeleryWarning(UserWarning):

@@ -14,25 +14,39 @@ in ``mrqc.states``). Differences from Celery, on purpose:
 * ``get()`` re-raises the task's own exception type (stored as module, class
   and args); if the class cannot be imported here, an exception class of the
   same name is made.
+
+Waiting is mrqcore's ``Job.wait`` (woken by the job's done notification, which
+carries a small success result itself), and records are decoded by mrqcore's
+``decode_record``; the status -> state/exception translation is
+``mrqc.states.STATUS_READINGS``.
 """
 from __future__ import annotations
 
-import time
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Callable
 
 from mrqcore import serialization
-from mrqcore.job import FINAL_STATUSES
+from mrqcore.exceptions import JobNotFoundError, WaitTimeoutError
+from mrqcore.job import Job, decode_record
+from mrqcore.status import JobStatus
 
 from . import _state, keys, states
-from .exceptions import (MaxRetriesExceededError, TaskRevokedError, TimeLimitExceeded, TimeoutError,
-                         WorkerLostError)
-from .utils import from_timestamp, rebuild_exception
+from .exceptions import TimeoutError
+from .utils import rebuild_exception
 
 if TYPE_CHECKING:
     from .app import Celery
 
-_DECODED = ("result", "meta", "exc_info", "parent_exc_info", "celery_meta", "children", "params")
+#: compat's own JSON fields in a job record (mrqcore decodes its own: params, result, meta, ...)
+RECORD_JSON_FIELDS = ("exc_info", "parent_exc_info", "celery_meta", "children")
+
+#: the message of the exception ``get()`` raises for a status whose table row names one
+_MESSAGES = {
+    JobStatus.TIMEOUT: "job {id} ran past its time limit",
+    JobStatus.MAXRETRIES: "job {id} was retried too many times",
+    JobStatus.INTERRUPT: "worker stopped while running job {id}",
+    JobStatus.CANCEL: "revoked",
+}
 
 
 def _check_not_in_task() -> None:
@@ -48,6 +62,12 @@ def store_custom_state(app: "Celery", task_id: str, state: str | None, meta: Any
     fields = {"celery_state": state or states.STARTED,
               "celery_meta": serialization.dumps_checked(meta, "update_state meta").decode()}
     app.runtime.store.update(task_id, fields)
+
+
+def _failed(record: dict[str, Any]) -> bool:
+    """The record is final and not a success."""
+    status = record.get("status")
+    return status in JobStatus.FINAL and status != JobStatus.SUCCESS
 
 
 def _exception_from_meta(meta: Any) -> BaseException:
@@ -106,14 +126,9 @@ class AsyncResult:
         raw = self.app.runtime.store.get(self.id)
         if not raw:
             return None
-        record: dict[str, Any] = dict(raw)
-        for name in _DECODED:
-            if name in record:
-                try:
-                    record[name] = serialization.loads(record[name])
-                except ValueError:
-                    pass
-        if record.get("status") in FINAL_STATUSES:
+        # a field that does not decode is left out (read as absent) rather than failing every read
+        record = decode_record(raw, errors=[], extra_json=RECORD_JSON_FIELDS)
+        if record.get("status") in JobStatus.FINAL:
             self._cache = record  # a final record does not change any more
         return record
 
@@ -128,7 +143,7 @@ class AsyncResult:
         if record is None:
             return states.UNKNOWN if self.strict else states.PENDING
         status = record.get("status")
-        if status in ("started", "abort") and record.get("celery_state"):
+        if status in (JobStatus.STARTED, JobStatus.ABORT) and record.get("celery_state"):
             # a running task's update_state(); or the state a task stored before raising Ignore
             return record["celery_state"]
         return states.state_for_status(status)
@@ -157,11 +172,11 @@ class AsyncResult:
         if record is None:
             return None
         status = record.get("status")
-        if status == "success":
+        if status == JobStatus.SUCCESS:
             return record.get("result")
-        if status == "abort" and record.get("celery_state"):
+        if status == JobStatus.ABORT and record.get("celery_state"):
             return record.get("celery_meta")
-        if status in FINAL_STATUSES or status == "retry":
+        if states.state_for_status(status) in states.EXCEPTION_STATES:
             return self._exception(record)
         if record.get("celery_state"):
             return record.get("celery_meta")
@@ -172,7 +187,7 @@ class AsyncResult:
     @property
     def traceback(self) -> str | None:
         record = self._record()
-        if record is None or record.get("status") in ("success", "queued", "started"):
+        if record is None or record.get("status") in (JobStatus.SUCCESS, JobStatus.QUEUED, JobStatus.STARTED):
             return None
         return record.get("traceback")
 
@@ -181,7 +196,7 @@ class AsyncResult:
         record = self._record()
         if record is None or not record.get("datedone"):
             return None
-        return from_timestamp(float(record["datedone"]))
+        return record["datedone"]  # decoded: an aware UTC datetime
 
     @property
     def name(self) -> str | None:
@@ -211,24 +226,28 @@ class AsyncResult:
         return int((self._record() or {}).get("retry_count") or 0)
 
     def _exception(self, record: dict[str, Any]) -> BaseException:
+        """The exception a finished (or retrying) record stands for (``mrqc.states.STATUS_READINGS``)."""
         status = record.get("status")
-        if status == "timeout" and not record.get("exc_info"):
-            return TimeLimitExceeded(f"job {self.id} ran past its time limit")
-        if status == "maxretries":
-            return MaxRetriesExceededError(f"job {self.id} was retried too many times")
-        if status == "interrupt" and not record.get("exc_info"):
-            return WorkerLostError(f"worker stopped while running job {self.id}")
-        if status == "cancel":
-            meta = record.get("meta") or {}
-            expired = meta.get("expires") and record.get("datedone") and \
-                float(record["datedone"]) > float(meta["expires"])
-            return TaskRevokedError("expired" if expired else "revoked")
-        if status == "abort":
-            return TaskRevokedError(f"aborted: {record.get('exceptiontype') or 'the task stopped itself'}")
+        reading = states.reading_for_status(status)
+        if reading.exception is not None and not (reading.stored_wins and record.get("exc_info")):
+            if status == JobStatus.ABORT:
+                message = f"aborted: {record.get('exceptiontype') or 'the task stopped itself'}"
+            elif status == JobStatus.CANCEL and self._expired(record):
+                message = "expired"
+            else:
+                message = _MESSAGES[JobStatus(status)].format(id=self.id)
+            return reading.exception(message)
         text = (record.get("traceback") or "").strip().splitlines()
         last = text[-1] if text else ""
         message = last.partition(": ")[2] if ": " in last else ""
         return rebuild_exception(record.get("exc_info"), record.get("exceptiontype"), message)
+
+    @staticmethod
+    def _expired(record: dict[str, Any]) -> bool:
+        """A cancelled job that was cancelled because it started after its ``expires`` time."""
+        expires = (record.get("meta") or {}).get("expires")
+        done = record.get("datedone")
+        return bool(expires and done and done.timestamp() > float(expires))
 
     # --- waiting ------------------------------------------------------------------
 
@@ -251,9 +270,9 @@ class AsyncResult:
         status = record.get("status")
         if callback is not None:
             callback(self.id, record.get("result"))
-        if status == "success":
+        if status == JobStatus.SUCCESS:
             return record.get("result")
-        if status == "abort" and record.get("celery_state"):
+        if status == JobStatus.ABORT and record.get("celery_state"):
             # Celery's pattern: update_state(state=FAILURE, meta=...) then raise Ignore()
             meta = record.get("celery_meta")
             if propagate and record["celery_state"] in PROPAGATE_STATES:
@@ -270,21 +289,26 @@ class AsyncResult:
     wait = get
 
     def _wait(self, timeout: float | None, interval: float, on_interval: Any = None) -> dict[str, Any]:
-        store = self.app.runtime.store
-        deadline = None if timeout is None else time.monotonic() + timeout
-        with store.done_waiter(self.id) as waiter:
-            while True:
-                record = self._record()
-                if record is None and self.strict:
-                    raise KeyError(f"no task with id {self.id!r} (never sent, forgotten, or expired)")
-                if record is not None and record.get("status") in FINAL_STATUSES:
-                    return record
-                if on_interval is not None:
-                    on_interval()
-                pause = interval if deadline is None else min(interval, deadline - time.monotonic())
-                if pause <= 0:
-                    raise TimeoutError("The operation timed out.")
-                waiter.wait(pause)
+        """The final record, waited for with mrqcore's ``Job.wait``.
+
+        A success read from the done notification's fast path is returned as
+        ``{"status": "success", "result": ...}`` without reading the record;
+        any other ending reads the whole record (exception, chord/parent info).
+        """
+        if self._cache is not None:
+            return self._cache
+        job = Job(self.id, self.app.runtime)
+        try:
+            job.wait(timeout, poll_interval=interval, raise_on_failure=False, missing_ok=not self.strict,
+                     on_poll=on_interval)
+        except JobNotFoundError:
+            raise KeyError(f"no task with id {self.id!r} (never sent, forgotten, or expired)") from None
+        except WaitTimeoutError:
+            raise TimeoutError("The operation timed out.") from None
+        if job.data.get("status") == JobStatus.SUCCESS:
+            return {"status": JobStatus.SUCCESS.value, "result": job.data.get("result")}
+        # the record can expire between the two reads: then what the wait read is all there is
+        return self._record() or dict(job.data)
 
     def _root_cause(self, record: dict[str, Any]) -> BaseException:
         """The error to raise when following parents: a chord header's own error if this job
@@ -295,12 +319,12 @@ class AsyncResult:
 
     def maybe_throw(self, propagate: bool = True, callback: Any = None) -> None:
         record = self._record()
-        if record and record.get("status") in FINAL_STATUSES and record.get("status") != "success" and propagate:
+        if propagate and record and _failed(record):
             raise self._exception(record)
 
     def _throw_root_cause(self) -> None:
         record = self._record()
-        if record and record.get("status") in FINAL_STATUSES and record.get("status") != "success":
+        if record and _failed(record):
             raise self._root_cause(record)
 
     maybe_reraise = maybe_throw
@@ -331,7 +355,7 @@ class AsyncResult:
             for job_id in (meta.get("chain_next") or {}).get("downstream") or ():
                 Job(job_id, runtime).cancel()
         if terminate and previous == "started":
-            runtime.redis.publish(keys.control_channel(runtime.config.redis_prefix), f"terminate {self.id}")
+            runtime.store.publish(keys.CONTROL_CHANNEL, f"terminate {self.id}")
         if wait and previous == "started":
             try:
                 self._wait(timeout, 0.2)
@@ -342,7 +366,7 @@ class AsyncResult:
     def forget(self) -> None:
         """Delete the record (afterwards ``exists`` is False)."""
         runtime = self.app.runtime
-        runtime.redis.delete(runtime.store.keys.job(self.id), runtime.store.keys.joblog(self.id))
+        runtime.store.delete([self.id])
         self._cache = None
 
     # --- relations ----------------------------------------------------------------

@@ -21,8 +21,11 @@ from __future__ import annotations
 import copy
 import datetime
 import difflib
+import re
 from collections.abc import MutableMapping
 from typing import Any, Iterator, Mapping
+
+from mrqcore.urls import MASK, mask_url
 
 from .exceptions import ImproperlyConfigured
 
@@ -47,6 +50,8 @@ DEFAULTS: dict[str, Any] = {
 #: setting -> what it does here
 SUPPORTED: dict[str, str] = {
     "broker_url": "redis://, rediss://, unix:// -> mrqcore `redis` (memory:// accepted for eager-only test apps)",
+    "broker_transport_options": "only global_keyprefix is read (-> mrqcore `redis_prefix`); visibility_timeout "
+    "and the like do not apply: jobs are tracked per worker and requeued when a worker is lost",
     "result_backend": "redis URL or None accepted; results live in the job records on the broker Redis",
     "task_default_queue": "queue of tasks without a queue/route (default 'celery', as in Celery)",
     "task_time_limit": "hard limit of every task without its own -> mrqcore task `timeout` (status timeout)",
@@ -87,11 +92,11 @@ NOOP: dict[str, str] = {
     "worker_prefetch_multiplier": "a gevent worker dequeues only as many jobs as it has free greenlets",
     "worker_disable_prefetch": "no prefetch", "worker_enable_prefetch_count_reduction": "no prefetch",
     "broker_connection_retry": "redis-py reconnects; the worker retries Redis errors itself",
-    "broker_connection_retry_on_startup": "as above", "broker_connection_max_retries": "as above",
+    "broker_connection_retry_on_startup": "a worker waits for Redis at start; mrqcore's redis_retry_on_startup "
+                                          "(MRQC_REDIS_RETRY_ON_STARTUP) turns that off", "broker_connection_max_retries": "as above",
     "broker_connection_timeout": "as above", "broker_channel_error_retry": "as above",
     "broker_heartbeat": "AMQP only", "broker_heartbeat_checkrate": "AMQP only", "broker_pool_limit": "pooled by redis-py",
-    "broker_pool_acquire_timeout": "pooled by redis-py", "broker_transport_options": "Redis transport options "
-    "(visibility_timeout...) do not apply: jobs are tracked per worker and requeued when a worker is lost",
+    "broker_pool_acquire_timeout": "pooled by redis-py",
     "broker_transport": "always Redis", "broker_login_method": "AMQP only", "broker_failover_strategy": "single Redis",
     "result_backend_transport_options": "results share the broker's Redis connection",
     "result_backend_always_retry": "as above", "result_backend_max_retries": "as above",
@@ -247,13 +252,13 @@ def validate(name: str, value: Any) -> Any:
         raise ImproperlyConfigured(f"setting {name!r} is not supported by mrqc: {why}")
     if name == "broker_url" and value:
         if not isinstance(value, str) or not value.split("://")[0] in ("redis", "rediss", "unix", "memory"):
-            raise ImproperlyConfigured(f"setting 'broker_url': {value!r} is not supported; mrqc runs on Redis "
+            raise ImproperlyConfigured(f"setting 'broker_url': {mask_url(value)!r} is not supported; mrqc runs on Redis "
                                        "(redis://, rediss://, unix://; memory:// for eager-only test apps)")
     if name == "result_backend" and value:
         scheme = str(value).split("://")[0].split("+")[0]
         if scheme not in ("redis", "rediss", "unix", "mrqc", "cache", "disabled") or \
                 (scheme == "cache" and "memory" not in str(value)):
-            raise ImproperlyConfigured(f"setting 'result_backend': {value!r} is not supported; results are stored "
+            raise ImproperlyConfigured(f"setting 'result_backend': {mask_url(value)!r} is not supported; results are stored "
                                        "in the job records on the broker's Redis (use a redis:// URL or None)")
     if name in ("task_serializer", "result_serializer", "event_serializer") and value not in (None, "json"):
         raise ImproperlyConfigured(f"setting {name!r}: only 'json' is supported, got {value!r}")
@@ -284,6 +289,25 @@ def validate(name: str, value: Any) -> Any:
     if name in ("imports", "include") and isinstance(value, str):
         value = (value,)
     return value
+
+
+#: setting names whose values ``table``/``humanize`` never show (Celery's HIDDEN_SETTINGS)
+HIDDEN_SETTINGS = re.compile("API|TOKEN|KEY|SECRET|PASS|PROFANITIES_LIST|SIGNATURE|DATABASE", re.IGNORECASE)
+
+
+def censor(data: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of ``data`` fit to print: secret-looking names masked, passwords cut out of URLs."""
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, Mapping):
+            out[key] = censor(value)
+        elif isinstance(key, str) and HIDDEN_SETTINGS.search(key):
+            out[key] = MASK
+        elif isinstance(value, str):
+            out[key] = mask_url(value)
+        else:
+            out[key] = value
+    return out
 
 
 def _check_annotations(value: Any) -> None:
@@ -395,11 +419,14 @@ class Settings(MutableMapping):
         return self[key]
 
     def humanize(self, with_defaults: bool = False, censored: bool = True) -> str:
-        data = self._data if with_defaults else self._changes
-        return "\n".join(f"{k}: {v!r}" for k, v in sorted(data.items()))
+        """The settings as ``name: value`` lines; ``censored`` hides secrets as ``table`` does."""
+        return "\n".join(f"{k}: {v!r}" for k, v in sorted(self.table(with_defaults, censored).items()))
 
     def table(self, with_defaults: bool = False, censored: bool = True) -> dict[str, Any]:
-        return dict(self._data if with_defaults else self._changes)
+        """The settings set (all with ``with_defaults``). ``censored`` (the default, as in Celery)
+        masks values of names that look secret (``*password*``, ``*key*``...) and URL passwords."""
+        data = dict(self._data if with_defaults else self._changes)
+        return censor(data) if censored else data
 
     def seconds(self, key: str) -> float | None:
         """A time setting in seconds (timedelta or number), or None."""

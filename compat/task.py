@@ -10,8 +10,8 @@ Declaring (see ``Celery.task``)::
         def run(self, path, width): ...
     app.register_task(Resize())
 
-Each task is registered in ``mrqcore.task.registry`` under its name, as a
-generated ``mrqcore.task.Task`` subclass (see ``mrqc.worker_task``) whose
+Each task is found by mrqcore under its name (a task finder, see
+``mrqc.bridge``), as a generated ``mrqcore.task.Task`` subclass whose
 params are ``{"args": [...], "kwargs": {...}}``; so ``queue_job(name,
 {"args": [1, 2]})`` runs it too.
 

@@ -18,7 +18,13 @@ mode. The order follows Celery's tracer:
 
 The hard time limit is mrqcore's job ``timeout`` (``JobTimeoutInterrupt``,
 status ``timeout``); it passes through here so errbacks and ``task_failure``
-see it as ``TimeLimitExceeded``.
+see it as ``TimeLimitExceeded`` (an interrupt's status is reported as the
+state and exception of ``mrqc.states.STATUS_READINGS``).
+
+What the worker learns for the record (the exception as ``exc_info``, the
+``children`` it sent, a retry's new ``params``) goes into the running job's
+``finish_fields``: mrqcore writes them in the same atomic finish as the status,
+so no reader ever sees FAILURE without its exception.
 """
 from __future__ import annotations
 
@@ -38,8 +44,7 @@ from mrqcore.exceptions import (DelayInterrupt, JobInterrupt, JobTimeoutInterrup
 
 from . import _state, signals, states
 from .exceptions import (Ignore, IgnoreInterrupt, InvalidTaskError, Reject, Retry,
-                         RevokedInterrupt, SoftTimeLimitExceeded, TaskRevokedError, TimeLimitExceeded,
-                         WorkerLostError)
+                         RevokedInterrupt, SoftTimeLimitExceeded, TaskRevokedError)
 from .task import Context
 from .utils import exception_record, exponential_backoff, from_timestamp, to_timestamp
 
@@ -254,21 +259,23 @@ def _on_failure(task: "Task", request: Context, exc: BaseException, args: tuple[
 
 def _on_interrupt(task: "Task", request: Context, interrupt: JobInterrupt, args: tuple[Any, ...],
                   kwargs: dict[str, Any], backend: Any) -> Outcome:
+    """An mrqcore interrupt stopped the call: report it as the state (and exception) its status reads as."""
+    if isinstance(interrupt, WorkerInterrupt) and task._effective_acks_late():
+        requeue = DelayInterrupt(0, reason="acks_late: requeued after worker shutdown")
+        return Outcome(states.state_for_status(requeue.status), exc=requeue)
+    reading = states.reading_for_status(interrupt.status)
     if isinstance(interrupt, RevokedInterrupt):
         signals.task_revoked.send(sender=task, request=request, terminated=True, signum=None, expired=False)
         backend.fail_downstream(request, TaskRevokedError(str(interrupt)))
-        return Outcome(states.REVOKED, exc=interrupt)
-    if isinstance(interrupt, JobTimeoutInterrupt):
-        hard = (request.timelimit or (None,))[0] or task._time_limits()[0]
-        outcome = _on_failure(task, request, interrupt, args, kwargs, backend,
-                              reported=TimeLimitExceeded(hard))
-        return outcome
-    if isinstance(interrupt, WorkerInterrupt) and task._effective_acks_late():
-        return Outcome(states.PENDING, exc=DelayInterrupt(0, reason="acks_late: requeued after worker shutdown"))
-    if isinstance(interrupt, WorkerInterrupt):
-        return _on_failure(task, request, interrupt, args, kwargs, backend,
-                           reported=WorkerLostError(f"worker stopped while running {request.id}"))
-    return Outcome(states.FAILURE, exc=interrupt)
+        return Outcome(reading.state, exc=interrupt)
+    if isinstance(interrupt, (JobTimeoutInterrupt, WorkerInterrupt)) and reading.exception is not None:
+        # Celery reports these as its own exceptions: TimeLimitExceeded(limit), WorkerLostError
+        if isinstance(interrupt, JobTimeoutInterrupt):
+            detail: Any = (request.timelimit or (None,))[0] or task._time_limits()[0]
+        else:
+            detail = f"worker stopped while running {request.id}"
+        return _on_failure(task, request, interrupt, args, kwargs, backend, reported=reading.exception(detail))
+    return Outcome(reading.state, exc=interrupt)
 
 
 def _after(task: "Task", request: Context, outcome: Outcome, args: tuple[Any, ...],
@@ -283,7 +290,7 @@ def _after(task: "Task", request: Context, outcome: Outcome, args: tuple[Any, ..
 
 
 def _apply_callback(task: "Task", request: Context, sig_dict: Any, args: tuple[Any, ...]) -> None:
-    from .canvas import Signature
+    from .canvas_signature import Signature
     sig = Signature.from_dict(sig_dict, app=task._get_app())
     sig.apply_async(args, parent_id=request.id, root_id=request.root_id or request.id)
 
@@ -291,7 +298,7 @@ def _apply_callback(task: "Task", request: Context, sig_dict: Any, args: tuple[A
 def _call_errbacks(task: "Task", request: Context, exc: BaseException, einfo: ExceptionInfo) -> None:
     """Celery's rule: an errback taking (request, exc, traceback) runs here and now; one taking
     a single task id is sent as a task with ``(task_id,)``."""
-    from .canvas import Signature
+    from .canvas_signature import Signature
     app = task._get_app()
     for sig_dict in request.errbacks or ():
         sig = Signature.from_dict(sig_dict, app=app)
@@ -338,11 +345,11 @@ class WorkerBackend:
 
     def store_exception(self, exc: BaseException) -> None:
         record = exception_record(exc)
-        self.job.store.update(self.job.id, {"exc_info": serialization.dumps(record).decode()})
+        self.job.finish_fields["exc_info"] = serialization.dumps(record).decode()
 
     def store_children(self, request: Context) -> None:
         if request.children:
-            self.job.store.update(self.job.id, {"children": serialization.dumps(list(request.children)).decode()})
+            self.job.finish_fields["children"] = serialization.dumps(list(request.children)).decode()
 
     def continue_workflow(self, request: Context, retval: Any) -> None:
         from . import workflow
@@ -356,7 +363,7 @@ class WorkerBackend:
         """Turn the outcome into what mrqcore expects: a return value or an interrupt."""
         if outcome.state == states.SUCCESS:
             return outcome.retval
-        if outcome.state == states.RETRY:
+        if outcome.retry is not None:
             self._retry(outcome.retry)  # raises
         if outcome.state in (states.IGNORED, states.REJECTED):
             exc = outcome.exc
@@ -381,7 +388,7 @@ class WorkerBackend:
             queue = sig.options.get("queue") or sig.options.get("routing_key")
             if getattr(retry, "args_changed", False):
                 params = {"args": list(sig.args), "kwargs": dict(sig.kwargs)}
-                self.job.store.update(self.job.id, {"params": serialization.dumps_checked(params, "retry args").decode()})
+                self.job.finish_fields["params"] = serialization.dumps_checked(params, "retry args").decode()
         raise RetryInterrupt(delay=delay, max_retries=self.job.retry_count + 1, queue=queue,
                              exc=retry.exc or retry)
 

@@ -4,6 +4,8 @@ Each prints a short table, or with ``--json`` one JSON document (the shapes
 are documented in docs/admin.md and come straight from ``mrqcore.admin``).
 Job filters (``--status --queue --path --exceptiontype --worker``) may be
 repeated (any of the values matches) and take globs (``--path 'app.*'``).
+Every command takes ``-A APP`` (default ``$MRQC_APP``): the app's broker is
+the Redis it reads and acts on.
 """
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from typing import Any, Callable
 
 import click
 
-from .cli import build_runtime, config_options
+from .cli import app_option, app_runtime, config_options
 
 FILTER_NAMES = ("status", "queue", "path", "exceptiontype", "worker")
 
@@ -34,8 +36,9 @@ def _filter_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
-def _runtime(config_file: str | None, redis: str | None, redis_prefix: str | None) -> Any:
-    return build_runtime(config_file, {"redis": redis, "redis_prefix": redis_prefix})
+def _runtime(app: str | None, config_file: str | None, redis: str | None, redis_prefix: str | None) -> Any:
+    """The command's runtime: ``-A`` app's broker, unless ``--redis``/``--redis-prefix`` say otherwise."""
+    return app_runtime(app, config_file, {"redis": redis, "redis_prefix": redis_prefix})[0]
 
 
 def _filters(values: dict[str, Any]) -> dict[str, list[str] | None]:
@@ -62,11 +65,13 @@ def _when(epoch: float | None) -> str:
 
 @click.command()
 @_json_option
+@app_option
 @config_options
-def status(as_json: bool, config_file: str | None, redis: str | None, redis_prefix: str | None) -> None:
+def status(as_json: bool, app: str | None, config_file: str | None, redis: str | None,
+           redis_prefix: str | None) -> None:
     """Job counts by queue and status."""
     from .admin import status_counts
-    data = status_counts(runtime=_runtime(config_file, redis, redis_prefix))
+    data = status_counts(runtime=_runtime(app, config_file, redis, redis_prefix))
 
     def human() -> None:
         statuses = sorted(data["by_status"])
@@ -80,11 +85,13 @@ def status(as_json: bool, config_file: str | None, redis: str | None, redis_pref
 
 @click.command()
 @_json_option
+@app_option
 @config_options
-def queues(as_json: bool, config_file: str | None, redis: str | None, redis_prefix: str | None) -> None:
+def queues(as_json: bool, app: str | None, config_file: str | None, redis: str | None,
+           redis_prefix: str | None) -> None:
     """Known queues with their size, paused state and raw kind."""
     from .admin import list_queues
-    data = list_queues(runtime=_runtime(config_file, redis, redis_prefix))
+    data = list_queues(runtime=_runtime(app, config_file, redis, redis_prefix))
     _emit(as_json, data, lambda: _table(
         [[q["name"], q["size"], "paused" if q["paused"] else "", q["kind"] or ""] for q in data],
         ["queue", "size", "paused", "raw kind"]))
@@ -92,11 +99,13 @@ def queues(as_json: bool, config_file: str | None, redis: str | None, redis_pref
 
 @click.command()
 @_json_option
+@app_option
 @config_options
-def workers(as_json: bool, config_file: str | None, redis: str | None, redis_prefix: str | None) -> None:
+def workers(as_json: bool, app: str | None, config_file: str | None, redis: str | None,
+            redis_prefix: str | None) -> None:
     """Workers with a heartbeat entry (alive or lost)."""
     from .admin import list_workers
-    data = list_workers(runtime=_runtime(config_file, redis, redis_prefix))
+    data = list_workers(runtime=_runtime(app, config_file, redis, redis_prefix))
     _emit(as_json, data, lambda: _table(
         [[w["id"], "alive" if w["alive"] else "LOST", w["status"], ",".join(w["queues"]), w["inflight"],
           w["jobs_done"], _when(w["last_heartbeat"])] for w in data],
@@ -107,12 +116,14 @@ def workers(as_json: bool, config_file: str | None, redis: str | None, redis_pre
 @_filter_options
 @click.option("--limit", type=int, default=100, show_default=True, help="At most this many (0: all).")
 @_json_option
+@app_option
 @config_options
-def jobs(limit: int, as_json: bool, config_file: str | None, redis: str | None, redis_prefix: str | None,
-         **filters: Any) -> None:
+def jobs(limit: int, as_json: bool, app: str | None, config_file: str | None, redis: str | None,
+         redis_prefix: str | None, **filters: Any) -> None:
     """Jobs matching the filters, most recently updated first."""
     from .admin import find_jobs
-    data = find_jobs(**_filters(filters), limit=limit or None, runtime=_runtime(config_file, redis, redis_prefix))
+    data = find_jobs(**_filters(filters), limit=limit or None,
+                     runtime=_runtime(app, config_file, redis, redis_prefix))
     _emit(as_json, data, lambda: _table(
         [[j["id"], j.get("status"), j.get("queue"), j.get("path"), j.get("exceptiontype") or "",
           _when(j.get("dateupdated"))] for j in data],
@@ -123,14 +134,15 @@ def jobs(limit: int, as_json: bool, config_file: str | None, redis: str | None, 
 @_filter_options
 @click.option("--limit", type=int, default=0, help="At most this many (default: all that match).")
 @_json_option
+@app_option
 @config_options
-def requeue(limit: int, as_json: bool, config_file: str | None, redis: str | None, redis_prefix: str | None,
-            **filters: Any) -> None:
+def requeue(limit: int, as_json: bool, app: str | None, config_file: str | None, redis: str | None,
+            redis_prefix: str | None, **filters: Any) -> None:
     """Queue the matching jobs again (queued and started ones are skipped)."""
     from .admin import requeue_jobs
     try:
         data = requeue_jobs(**_filters(filters), limit=limit or None,
-                            runtime=_runtime(config_file, redis, redis_prefix))
+                            runtime=_runtime(app, config_file, redis, redis_prefix))
     except ValueError as exc:
         raise click.UsageError(f"{exc} (e.g. --status failed)") from exc
     _emit(as_json, data, lambda: click.echo(
@@ -141,14 +153,15 @@ def requeue(limit: int, as_json: bool, config_file: str | None, redis: str | Non
 @_filter_options
 @click.option("--limit", type=int, default=0, help="At most this many (default: all that match).")
 @_json_option
+@app_option
 @config_options
-def cancel(limit: int, as_json: bool, config_file: str | None, redis: str | None, redis_prefix: str | None,
-           **filters: Any) -> None:
+def cancel(limit: int, as_json: bool, app: str | None, config_file: str | None, redis: str | None,
+           redis_prefix: str | None, **filters: Any) -> None:
     """Cancel the matching jobs (queued/retry: never run; started: marked only)."""
     from .admin import cancel_jobs
     try:
         data = cancel_jobs(**_filters(filters), limit=limit or None,
-                           runtime=_runtime(config_file, redis, redis_prefix))
+                           runtime=_runtime(app, config_file, redis, redis_prefix))
     except ValueError as exc:
         raise click.UsageError(f"{exc} (e.g. --queue NAME)") from exc
     _emit(as_json, data, lambda: click.echo(
@@ -159,11 +172,13 @@ def cancel(limit: int, as_json: bool, config_file: str | None, redis: str | None
 @click.command()
 @click.argument("queue")
 @_json_option
+@app_option
 @config_options
-def pause(queue: str, as_json: bool, config_file: str | None, redis: str | None, redis_prefix: str | None) -> None:
+def pause(queue: str, as_json: bool, app: str | None, config_file: str | None, redis: str | None,
+          redis_prefix: str | None) -> None:
     """Stop workers from taking jobs from QUEUE (running jobs go on; queueing still works)."""
     from .queues import pause_queue, paused_queues
-    runtime = _runtime(config_file, redis, redis_prefix)
+    runtime = _runtime(app, config_file, redis, redis_prefix)
     try:
         pause_queue(queue, runtime=runtime)
     except ValueError as exc:
@@ -175,11 +190,13 @@ def pause(queue: str, as_json: bool, config_file: str | None, redis: str | None,
 @click.command()
 @click.argument("queue")
 @_json_option
+@app_option
 @config_options
-def resume(queue: str, as_json: bool, config_file: str | None, redis: str | None, redis_prefix: str | None) -> None:
+def resume(queue: str, as_json: bool, app: str | None, config_file: str | None, redis: str | None,
+           redis_prefix: str | None) -> None:
     """Let workers take jobs from QUEUE again."""
     from .queues import paused_queues, resume_queue
-    runtime = _runtime(config_file, redis, redis_prefix)
+    runtime = _runtime(app, config_file, redis, redis_prefix)
     try:
         resume_queue(queue, runtime=runtime)
     except ValueError as exc:
@@ -190,11 +207,13 @@ def resume(queue: str, as_json: bool, config_file: str | None, redis: str | None
 
 @click.command()
 @_json_option
+@app_option
 @config_options
-def recover(as_json: bool, config_file: str | None, redis: str | None, redis_prefix: str | None) -> None:
+def recover(as_json: bool, app: str | None, config_file: str | None, redis: str | None,
+            redis_prefix: str | None) -> None:
     """Run one full recovery pass now (workers do this by themselves every few seconds)."""
     from .maintenance import recover as run_recovery
-    report = run_recovery(_runtime(config_file, redis, redis_prefix), full=True).to_dict()
+    report = run_recovery(_runtime(app, config_file, redis, redis_prefix), full=True).to_dict()
     _emit(as_json, report, lambda: click.echo(
         f"lost workers: {len(report['lost_workers'])}, requeued lost jobs: {len(report['requeued_lost'])}, "
         f"requeued interrupted jobs: {len(report['requeued_interrupted'])}, "

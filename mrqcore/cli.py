@@ -3,12 +3,22 @@
 Every command takes ``--config``, ``--redis`` and ``--redis-prefix``; settings
 resolve as defaults < config file < ``MRQC_*`` < flags (see docs/configuration.md).
 
-Other modules add commands by appending to ``COMMAND_MODULES`` (imported
-lazily, so ``mrqc worker`` does not pay for the dashboard's imports).
+``-A APP`` (or ``$MRQC_APP``) on a command: the app's settings come between
+``MRQC_*`` and the flags (``mrqc worker``, ``run``, ``result``, the admin
+commands: the app's broker is the Redis they use). The app hook is duck-typed:
+an app object may define ``mrqc_worker_options() -> dict`` (its settings as
+mrqcore settings) and ``mrqc_bind_runtime(runtime)`` (use the command's
+runtime, so a worker's runtime and its app's are one object).
+
+Commands come from mrqcore's own modules (``CORE_COMMAND_MODULES``) and from
+installed packages, through the entry-point group ``mrqc.cli`` (``COMMAND_GROUP``):
+each entry is a ``register(cli)`` function. The Celery layer declares its
+commands (``result``, ``revoke``, ``beat``) there in pyproject.toml.
 """
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
 import json
 import logging
 import os
@@ -18,8 +28,10 @@ from typing import Any, Callable
 
 import click
 
-#: modules whose ``register(cli)`` adds commands; a missing optional one is skipped
-COMMAND_MODULES = ["mrqcore.admin_cli", "mrqcore.scheduler_cli", "mrqc.cli_commands", "mrqc.beat"]
+#: mrqcore's own modules whose ``register(cli)`` adds commands
+CORE_COMMAND_MODULES = ("mrqcore.admin_cli", "mrqcore.scheduler_cli")
+#: entry-point group of other packages' ``register(cli)`` functions
+COMMAND_GROUP = "mrqc.cli"
 
 
 def config_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -31,7 +43,15 @@ def config_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
-def build_runtime(config_file: str | None, overrides: dict[str, Any]) -> Any:
+def app_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    """``--app/-A``, default ``$MRQC_APP``: the app whose settings (broker...) the command uses."""
+    return click.option("--app", "-A", "app", default=None, envvar="MRQC_APP",
+                        help="App (module or module:attr) whose settings, e.g. its broker, this command "
+                             "uses (default: $MRQC_APP).")(func)
+
+
+def build_runtime(config_file: str | None, overrides: dict[str, Any], app: Any = None) -> Any:
+    """Build the command's runtime, install it as the explicit one, and bind ``app`` (if any) to it."""
     # Like Celery and MRQ: task modules in the working directory are importable.
     if os.getcwd() not in sys.path and "" not in sys.path:
         sys.path.insert(0, os.getcwd())
@@ -43,7 +63,26 @@ def build_runtime(config_file: str | None, overrides: dict[str, Any]) -> Any:
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from exc
     set_runtime(runtime)
+    bind = getattr(app, "mrqc_bind_runtime", None)
+    if callable(bind):
+        bind(runtime)
     return runtime
+
+
+def app_runtime(spec: str | None, config_file: str | None, flags: dict[str, Any]) -> tuple[Any, Any]:
+    """``(runtime, app)`` of a command with ``-A spec``: flags > the app's settings > MRQC_* > file.
+
+    ``app`` is None when there is no spec, or the module holds no app object.
+    """
+    app = open_app(spec)
+    return build_runtime(config_file, merge_app_settings(app, flags), app), app
+
+
+def merge_app_settings(app: Any, flags: dict[str, Any]) -> dict[str, Any]:
+    """The app's settings (``mrqc_worker_options()``), with the flags that were given on top."""
+    overrides = dict(app.mrqc_worker_options()) if app is not None else {}
+    overrides.update({key: value for key, value in flags.items() if value is not None})
+    return overrides
 
 
 def find_app(spec: str, is_app: Callable[[Any], bool]) -> Any:
@@ -79,23 +118,31 @@ def find_app(spec: str, is_app: Callable[[Any], bool]) -> Any:
     raise click.UsageError(f"app {spec!r}: no app object ({where}) in module {module_name!r}")
 
 
-def load_app(spec: str | None) -> dict[str, Any]:
-    """Import ``-A`` and return the worker settings the app asks for.
+def open_app(spec: str | None) -> Any:
+    """Import ``-A spec`` and return its app object (one with ``mrqc_worker_options``), or None.
 
-    The app object may define ``mrqc_worker_options() -> dict`` (queues,
-    imports, ...): this is how the Celery layer makes ``mrqc worker -A proj``
-    serve its queues without mrqcore knowing about it. A module with no such
-    object is imported for its side effects (registering tasks) and gives {}.
+    A module with no such object is imported for its side effects (registering
+    tasks) and gives None; ``module:attr`` naming no app is a UsageError.
     """
     if not spec:
-        return {}
+        return None
     try:
-        app = find_app(spec, lambda obj: hasattr(obj, "mrqc_worker_options"))
+        return find_app(spec, lambda obj: hasattr(obj, "mrqc_worker_options"))
     except click.UsageError:
         if ":" in spec:
             raise
-        return {}  # imported; no app object to ask
-    return dict(app.mrqc_worker_options())
+        return None  # imported; no app object to ask
+
+
+def load_app(spec: str | None) -> dict[str, Any]:
+    """Import ``-A`` and return the worker settings the app asks for ({} if none).
+
+    The app object may define ``mrqc_worker_options() -> dict`` (queues,
+    imports, ...): this is how the Celery layer makes ``mrqc worker -A proj``
+    serve its queues without mrqcore knowing about it.
+    """
+    app = open_app(spec)
+    return dict(app.mrqc_worker_options()) if app is not None else {}
 
 
 @click.group()
@@ -115,7 +162,7 @@ def cli() -> None:
 @click.option("--scheduler", is_flag=True, default=None,
               help="Also queue the periodic jobs of scheduler_tasks (see docs/scheduler.md).")
 @click.option("--name", default=None, help="Worker name.")
-@click.option("--app", "-A", "app", default=None, help="Import this app (module or module:attr) first.")
+@app_option
 @click.option("--log-level", default=None, help="DEBUG, INFO, WARNING...")
 @config_options
 def worker(queues: tuple[str, ...], greenlets: int | None, processes: int | None, max_jobs: int | None,
@@ -127,17 +174,19 @@ def worker(queues: tuple[str, ...], greenlets: int | None, processes: int | None
                                  "max_time": max_time, "max_memory": max_memory, "burst": burst,
                                  "name": name, "redis": redis, "redis_prefix": redis_prefix,
                                  "log_level": log_level, "scheduler": scheduler}
-    for key, value in load_app(app).items():
-        if overrides.get(key) is None:
-            overrides[key] = value
     if queues:
         overrides["queues"] = list(queues)
-    runtime = build_runtime(config_file, overrides)
+    app_object = open_app(app)
+    overrides = merge_app_settings(app_object, overrides)
+    runtime = build_runtime(config_file, overrides, app_object)
     config = runtime.config
     logging.basicConfig(level=config.log_level.upper(),
                         format="%(asctime)s %(process)d %(name)s [%(levelname)s] %(message)s")
     from .exceptions import ConfigError
+    from .startup import wait_for_store
     from .worker import Worker
+    if not wait_for_store(runtime):
+        sys.exit(1)
     try:
         Worker(runtime)  # checks what only a worker checks (e.g. scheduler_tasks) before any fork
     except ConfigError as exc:
@@ -147,7 +196,7 @@ def worker(queues: tuple[str, ...], greenlets: int | None, processes: int | None
 
         def child() -> int:
             # A fresh runtime in each child: no connection is shared across a fork.
-            return Worker(build_runtime(config_file, overrides)).run()
+            return Worker(build_runtime(config_file, overrides, app_object)).run()
 
         sys.exit(Supervisor(child, config.processes, replace_clean_exits=not config.burst).run())
     sys.exit(Worker(runtime).run())
@@ -157,19 +206,18 @@ def worker(queues: tuple[str, ...], greenlets: int | None, processes: int | None
 @click.argument("path")
 @click.argument("json_params", required=False, default="{}")
 @click.option("--queue", default=None, help="Queue the job on QUEUE and print its id instead of running it.")
-@click.option("--app", "-A", "app", default=None, help="Import this app first.")
+@app_option
 @config_options
 def run(path: str, json_params: str, queue: str | None, app: str | None, config_file: str | None,
         redis: str | None, redis_prefix: str | None) -> None:
     """Run task PATH with JSON_PARAMS in this process and print its JSON result."""
-    load_app(app)
     try:
         params = json.loads(json_params)
     except ValueError as exc:
         raise click.BadParameter(f"not valid JSON: {exc}", param_hint="JSON_PARAMS") from exc
     if not isinstance(params, dict):
         raise click.BadParameter("must be a JSON object", param_hint="JSON_PARAMS")
-    runtime = build_runtime(config_file, {"redis": redis, "redis_prefix": redis_prefix})
+    runtime, _ = app_runtime(app, config_file, {"redis": redis, "redis_prefix": redis_prefix})
     from .exceptions import MrqcError
     if queue:
         from .job import queue_job
@@ -187,14 +235,16 @@ def run(path: str, json_params: str, queue: str | None, app: str | None, config_
 
 
 def _register_extensions() -> None:
-    for module_name in COMMAND_MODULES:
+    for module_name in CORE_COMMAND_MODULES:
+        importlib.import_module(module_name).register(cli)
+    for entry in importlib.metadata.entry_points(group=COMMAND_GROUP):
         try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name == module_name:
-                continue  # not built yet, or an optional part not installed
-            raise
-        module.register(cli)
+            register = entry.load()
+        except Exception as exc:  # a broken plugin must not take `mrqc worker` down: say so, go on
+            click.echo(f"mrqc: commands of entry point {entry.name!r} ({entry.value}) not loaded: "
+                       f"{type(exc).__name__}: {exc}", err=True)
+            continue
+        register(cli)
 
 
 def main(argv: list[str] | None = None) -> None:

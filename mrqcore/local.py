@@ -11,6 +11,7 @@ from typing import Any
 from .exceptions import JobFailedError
 from .execution import RunningJob, perform
 from .job import new_job_id
+from .status import JobStatus
 from .runtime import Runtime
 
 
@@ -28,10 +29,10 @@ def run_locally(path: str, params: dict[str, Any], runtime: Runtime) -> Any:
     """Run task ``path`` now and return its result; JobFailedError if it did not succeed."""
     from . import serialization
     record = {"path": path, "params": serialization.dumps(params, "params").decode(),
-              "queue": "", "status": "started", "retry_count": "0"}
+              "queue": "", "status": JobStatus.STARTED.value, "retry_count": "0"}
     job = LocalJob(new_job_id(), record, runtime, None)
     fin = perform(job)
-    if fin.status != "success":
+    if fin.status != JobStatus.SUCCESS:
         print(fin.fields.get("traceback", ""), file=sys.stderr)
         raise JobFailedError(job.id, fin.status, fin.fields.get("exceptiontype"), fin.fields.get("traceback"))
     return serialization.loads(fin.fields["result"])

@@ -8,6 +8,8 @@ into the next job.
 
 The interface is the part of ``gevent.pool.Pool`` the worker uses:
 ``wait_available``, ``free_count``, ``spawn``, ``join``; plus ``close``.
+``mrqcore.pools.GeventPool`` (the worker's default pool) is this class plus
+the rest of the pool interface.
 """
 from __future__ import annotations
 

@@ -1,15 +1,29 @@
-"""The runtime: one Config with the connections and the store built from it.
+"""The runtime: one Config with the connections, the store, the tasks and the middleware built from it.
 
-Every API call (``queue_job``, ``Job``, the worker) works through a Runtime.
-There is always exactly one *current* runtime, visible and replaceable:
+Every API call (``queue_job``, ``Job``, the worker) works through a Runtime:
+the one passed as ``runtime=``, else the one ``get_runtime()`` returns. That
+choice follows one rule, stated here and in docs/configuration.md:
 
-* a worker installs its own at start;
-* ``mrqcore.configure(...)`` (or ``set_runtime``) installs one explicitly;
-* otherwise the first call builds one from ``Config.load()`` (``mrqc_config.py``
-  in the working directory, ``MRQC_*`` variables), so plain Python code can
-  queue jobs with no set-up call.
+1. **an explicit runtime**: a ``runtime=`` argument; else the one installed
+   with ``set_runtime()`` / ``mrqcore.configure()``, or by a worker for
+   itself at start (``mrqc worker -A proj``: the worker's runtime is also the
+   app's, one object);
+2. **the provider's runtime**: a layer above may install a provider
+   (``set_runtime_provider``). The Celery layer does: it returns the current
+   Celery app's own runtime, built from the app's settings (``broker_url``...),
+   when that app configures a Redis broker; None otherwise;
+3. **the default runtime**, built once from ``Config.load()``
+   (``mrqc_config.py`` in the working directory, ``MRQC_*`` variables; with no
+   ``redis`` setting, the embedded Redis), so plain Python code can queue jobs
+   with no set-up call.
 
-The runtime holds no job state; it is safe to share between greenlets.
+Rule 2 is asked on every call that names no runtime, so a ``queue_job`` made
+before an app's first ``.delay()`` and one made after both go to the app's
+Redis: the order of calls does not matter.
+
+A runtime owns its task loader (``runtime.tasks``, with its own registry) and
+its middleware (``runtime.middleware``, started from the ``middleware``
+setting). It holds no job state; it is safe to share between greenlets.
 """
 from __future__ import annotations
 
@@ -17,35 +31,39 @@ import logging
 import os
 import threading
 from typing import Any, Callable
-from urllib.parse import urlparse
-
-import redis
 
 from .config import Config, resolve_callable
-from .exceptions import ConfigError
 from .keys import Keys
-from .store.redis import RedisJobStore
+from .store import JobStore, open_store
 
-_pools: list[redis.ConnectionPool] = []
-_current: "Runtime | None" = None
+_explicit: "Runtime | None" = None  # rule 1: set_runtime(), configure(), a worker
+_default: "Runtime | None" = None  # rule 3: built from Config.load() on first need
+_provider: "Callable[[], Runtime | None] | None" = None  # rule 2: installed by a layer above
 _current_lock = threading.Lock()
 
 
 class Runtime:
-    """Config + Redis client + store + task loader, built lazily from one Config."""
+    """Config + store + task loader + middleware, built lazily from one Config.
+
+    ``tasks`` (a ``TaskLoader`` with this runtime's own registry) and
+    ``middleware`` (a ``MiddlewareList``, started from the ``middleware``
+    setting: a bad entry is a ConfigError here) belong to this instance only.
+    """
 
     def __init__(self, config: Config | None = None) -> None:
         self.config = config or Config.load()
-        self._redis: redis.Redis | None = None
-        self._store: RedisJobStore | None = None
+        self._store: JobStore | None = None
         self._lock = threading.RLock()
         self.metric_hook: Callable[..., Any] | None = resolve_callable(self.config.metric_hook, "metric_hook")
+        from .middleware import MiddlewareList, load_middleware
         from .task import TaskLoader
-        self.tasks = TaskLoader(self.config)
+        self.tasks = TaskLoader(self.config, runtime=self)
+        self.middleware = MiddlewareList(load_middleware(self.config.middleware))
 
     @property
     def keys(self) -> Keys:
-        return self.store.keys
+        """Redis key names under this runtime's prefix (for inspection; the store owns the keys)."""
+        return Keys(self.config.redis_prefix)
 
     @property
     def redis_url(self) -> str:
@@ -59,19 +77,12 @@ class Runtime:
         return "unix://" + embedded_socket(directory)
 
     @property
-    def redis(self) -> redis.Redis:
-        if self._redis is None:
-            with self._lock:
-                if self._redis is None:
-                    self._redis = connect(self.redis_url)
-        return self._redis
-
-    @property
-    def store(self) -> RedisJobStore:
+    def store(self) -> JobStore:
+        """The job store, opened on first use from ``redis_url`` (``mrqcore.store.open_store``)."""
         if self._store is None:
             with self._lock:
                 if self._store is None:
-                    self._store = RedisJobStore(self.redis, self.config.redis_prefix)
+                    self._store = open_store(self.redis_url, self.config.redis_prefix)
         return self._store
 
     def metric(self, name: str, incr: int = 1, **kwargs: Any) -> None:
@@ -83,52 +94,57 @@ class Runtime:
                 logging.getLogger("mrqc.metrics").exception("metric hook failed for %r", name)
 
     def close(self) -> None:
-        if self._redis is not None:
-            self._redis.connection_pool.disconnect()
-
-
-def connect(url: str) -> redis.Redis:
-    """A decoded-responses Redis client for ``url``; a bad URL is a ConfigError naming 'redis'."""
-    scheme = urlparse(url).scheme
-    if scheme not in ("redis", "rediss", "unix"):
-        raise ConfigError("redis", f"unsupported URL scheme {scheme!r} in {url!r} "
-                                   "(use redis://, rediss:// or unix://)")
-    try:
-        pool = redis.ConnectionPool.from_url(url, decode_responses=True, health_check_interval=30)
-    except ValueError as exc:
-        raise ConfigError("redis", f"cannot parse {url!r}: {exc}") from exc
-    _pools.append(pool)
-    return redis.Redis(connection_pool=pool)
-
-
-def close_all_pools() -> None:
-    for pool in _pools:
-        try:
-            pool.disconnect()
-        except Exception:  # at exit, a pool may already be half torn down
-            pass
+        """Release the store's connections (it reconnects if used again)."""
+        if self._store is not None:
+            self._store.close()
 
 
 def get_runtime() -> Runtime:
-    """The current runtime, built from ``Config.load()`` on first use."""
-    global _current
-    if _current is None:
+    """The runtime of a call that names none: explicit > provider's > default (see the module docstring)."""
+    global _default
+    explicit = _explicit
+    if explicit is not None:
+        return explicit
+    provider = _provider
+    if provider is not None:
+        provided = provider()
+        if provided is not None:
+            return provided
+    if _default is None:
         with _current_lock:
-            if _current is None:
-                _current = Runtime()
-    return _current
+            if _default is None:
+                _default = Runtime()
+    return _default
+
+
+def explicit_runtime() -> Runtime | None:
+    """The runtime installed by ``set_runtime``/``configure``/a worker, or None; never builds one."""
+    return _explicit
 
 
 def set_runtime(runtime: Runtime | None) -> Runtime | None:
-    """Install ``runtime`` as current; returns the previous one. ``None`` resets to lazy loading."""
-    global _current
+    """Install ``runtime`` as the explicit runtime; returns the previous one. ``None`` removes it."""
+    global _explicit
     with _current_lock:
-        previous, _current = _current, runtime
+        previous, _explicit = _explicit, runtime
+    return previous
+
+
+def set_runtime_provider(provider: Callable[[], Runtime | None] | None) -> Callable[[], Runtime | None] | None:
+    """Install the provider of rule 2 (one per process; returns the previous one).
+
+    ``provider()`` is called by every ``get_runtime()`` that finds no explicit
+    runtime: it must be cheap, must not call ``get_runtime()``, and returns a
+    Runtime or None (None: fall through to the default runtime).
+    """
+    global _provider
+    with _current_lock:
+        previous, _provider = _provider, provider
     return previous
 
 
 def configure(config_file: str | None = None, **settings: Any) -> Runtime:
-    """Build a runtime from the usual sources plus ``settings`` and make it current."""
+    """Build a runtime from the usual sources plus ``settings`` and make it the explicit one."""
     runtime = Runtime(Config.load(config_file=config_file, overrides=settings))
     set_runtime(runtime)
     return runtime

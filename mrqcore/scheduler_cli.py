@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from .cli import build_runtime, config_options, load_app
+from .cli import app_option, build_runtime, config_options, merge_app_settings, open_app
 
 
 def register(cli: click.Group) -> None:
@@ -24,17 +24,18 @@ def register(cli: click.Group) -> None:
 @click.command()
 @click.option("--once", is_flag=True, help="Queue what is due now, print it as JSON, exit.")
 @click.option("--list", "list_entries", is_flag=True, help="Print the configured entries and their next run, exit.")
-@click.option("--app", "-A", "app", default=None, help="Import this app (module or module:attr) first.")
+@app_option
 @click.option("--log-level", default=None, help="DEBUG, INFO, WARNING...")
 @config_options
 def scheduler(once: bool, list_entries: bool, app: str | None, log_level: str | None,
               config_file: str | None, redis: str | None, redis_prefix: str | None) -> None:
     """Queue the periodic jobs of the ``scheduler_tasks`` setting when they are due."""
     overrides: dict[str, Any] = {"redis": redis, "redis_prefix": redis_prefix, "log_level": log_level}
-    for key, value in load_app(app).items():
-        if key in ("scheduler_tasks", "imports", "tasks") and overrides.get(key) is None:
+    app_object = open_app(app)  # its broker too: the scheduler queues where the app's workers look
+    for key, value in merge_app_settings(app_object, {}).items():
+        if key in ("scheduler_tasks", "imports", "tasks", "redis", "redis_prefix") and overrides.get(key) is None:
             overrides[key] = value
-    runtime = build_runtime(config_file, overrides)
+    runtime = build_runtime(config_file, overrides, app_object)
     logging.basicConfig(level=runtime.config.log_level.upper(),
                         format="%(asctime)s %(process)d %(name)s [%(levelname)s] %(message)s")
     from .exceptions import ConfigError

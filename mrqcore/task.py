@@ -9,9 +9,18 @@ A task is declared by subclassing ``Task``::
         def run(self, params):
             return {"size": len(params["url"])}
 
-Queue it as ``queue_job("myapp.tasks.Fetch", {"url": ...})``. The worker finds
-the class by importing the path, or in the task registry, where code that
-builds tasks at run time (the Celery layer) registers them under a name.
+Queue it as ``queue_job("myapp.tasks.Fetch", {"url": ...})``. A runtime's
+``TaskLoader`` (``runtime.tasks``) finds the class for a path, in this order:
+
+1. the runtime's own registry (``runtime.tasks.register(name, cls)``): tasks
+   built at run time, under a name that is not an import path;
+2. the task finders (``add_task_finder``): hooks of layers that own tasks
+   elsewhere. The Celery layer installs one that finds each app's tasks in the
+   app's own registry (``app.tasks``), so Celery task names resolve in every
+   runtime of the process;
+3. importing the dotted path.
+
+There is no process-wide registry: registrations belong to one runtime.
 Per-task settings come from class attributes, overridden by the config file's
 ``TASKS[path]``.
 """
@@ -20,12 +29,13 @@ from __future__ import annotations
 import abc
 import importlib
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from .exceptions import NotATaskError, TaskError, TaskNotFoundError
 
 if TYPE_CHECKING:
     from .config import Config
+    from .runtime import Runtime
 
 
 class Task(abc.ABC):
@@ -75,26 +85,69 @@ class TaskRegistry:
         return sorted(self._tasks)
 
 
-#: the process-wide registry; the Celery layer registers its tasks here
-registry = TaskRegistry()
+#: ``finder(name, runtime) -> Task subclass | None``: see ``add_task_finder``
+TaskFinder = Callable[[str, "Runtime | None"], "type[Task] | None"]
+_finders: list[TaskFinder] = []
+
+
+def add_task_finder(finder: TaskFinder) -> None:
+    """Consult ``finder(name, runtime)`` for names a runtime has not registered (before importing).
+
+    For layers that keep their own tasks (the Celery layer: each app's
+    ``app.tasks``). A finder returns a ``Task`` subclass or None, and must be
+    cheap: its answer is cached per runtime.
+    """
+    if finder not in _finders:
+        _finders.append(finder)
+
+
+def remove_task_finder(finder: TaskFinder) -> None:
+    if finder in _finders:
+        _finders.remove(finder)
 
 
 class TaskLoader:
-    """Resolves task paths to classes (registry first, then import), with a cache."""
+    """Resolves task paths to classes for one runtime (registry, finders, import), with a cache."""
 
-    def __init__(self, config: "Config", task_registry: TaskRegistry | None = None) -> None:
+    def __init__(self, config: "Config", task_registry: TaskRegistry | None = None,
+                 runtime: "Runtime | None" = None) -> None:
         self.config = config
-        self.registry = task_registry or registry
+        self.registry = task_registry if task_registry is not None else TaskRegistry()
+        self.runtime = runtime
         self._cache: dict[str, type[Task]] = {}
         self._settings: dict[tuple[str, type[Task] | None], dict[str, Any]] = {}
+
+    def register(self, name: str, task_class: type[Task]) -> None:
+        """Register ``task_class`` under ``name`` in this runtime (replaces what ``name`` resolved to)."""
+        self.registry.register(name, task_class)
+        self._forget(name)
+
+    def unregister(self, name: str) -> None:
+        self.registry.unregister(name)
+        self._forget(name)
 
     def load(self, path: str) -> type[Task]:
         cached = self._cache.get(path)
         if cached is not None:
             return cached
-        task_class = self.registry.get(path) or import_task(path)
+        task_class = self.registry.get(path) or self._find(path) or import_task(path)
         self._cache[path] = task_class
         return task_class
+
+    def _find(self, path: str) -> type[Task] | None:
+        for finder in list(_finders):
+            found = finder(path, self.runtime)
+            if found is not None:
+                if not (isinstance(found, type) and issubclass(found, Task)):
+                    raise NotATaskError(f"task finder {finder!r} returned {found!r} for {path!r}, "
+                                        "not a Task subclass")
+                return found
+        return None
+
+    def _forget(self, name: str) -> None:
+        self._cache.pop(name, None)
+        for key in [k for k in list(self._settings) if k[0] == name]:
+            self._settings.pop(key, None)
 
     def settings(self, path: str, task_class: type[Task] | None = None) -> dict[str, Any]:
         """Effective settings of a task: defaults < class attributes < config TASKS.
@@ -138,3 +191,10 @@ def import_task(path: str) -> type[Task]:
     if not (isinstance(obj, type) and issubclass(obj, Task)):
         raise NotATaskError(f"task {path!r} is a {type(obj).__name__}, not a subclass of mrqcore.task.Task")
     return obj
+
+
+def __getattr__(name: str) -> Any:
+    if name == "registry":  # the process-wide registry is gone: say where registrations live now
+        raise AttributeError("mrqcore.task.registry no longer exists: tasks are registered on a runtime "
+                             "(runtime.tasks.register(name, cls)); see mrqcore.task's docstring")
+    raise AttributeError(f"module 'mrqcore.task' has no attribute {name!r}")

@@ -1,20 +1,36 @@
-"""The gevent worker: dequeues jobs in batches and runs up to ``greenlets`` of them at once.
+"""The worker loop: dequeues jobs in batches and runs them through a pool.
 
-Life of a worker process:
+There is one loop, used by ``mrqc worker`` and by the test worker of
+``mrqc.contrib.testing``; *how* jobs and services run is the pool
+(``mrqcore.pools``): ``"gevent"`` (default: up to ``greenlets`` jobs at once
+on runner greenlets, in a monkey-patched process) or ``"solo"`` (one job at a
+time in the calling thread, services in threads; for a worker in a thread of
+an unpatched process such as pytest's).
 
-* dequeue: one Lua call moves up to as many jobs as there are free greenlets
+Life of a worker:
+
+* dequeue: one Lua call moves up to as many jobs as there are free runners
   from the queues (first listed first) into this worker's inflight set;
-* run: each job runs in its own greenlet (``mrqcore.execution.perform``);
-* record: finished jobs are written by one writer greenlet, many per MULTI;
+* run: each job runs through the pool (``mrqcore.execution.perform``);
+* record: finished jobs are written by one writer greenlet, many per MULTI
+  (solo: right after each job);
 * idle: blocks on the "jobs queued" notification (pub/sub), with a poll
   interval as a safety net;
-* a promoter greenlet moves due scheduled jobs (retries, countdowns) onto
+* a promoter service moves due scheduled jobs (retries, countdowns) onto
   their queues, so no separate scheduler process is needed for them.
+
+The public protocol, what other modules (compat, queues, the admin) may use:
+``run()``, ``stop()``, ``interrupt()``, ``wait_started()``, ``add_service(fn)``,
+``kill_job(job_id, exc)``, ``running_jobs()``, ``wait_for_stop(timeout)``,
+``report()``, and the attributes ``id``, ``runtime``, ``store``, ``queues``,
+``pool``, ``greenlets``, ``status``, ``stop_reason``, ``jobs_done``. The rest
+is private.
 
 Stopping: ``--burst`` exits when the queues are drained; ``max_jobs``,
 ``max_time`` and ``max_memory`` stop it gracefully. First SIGINT: finish the
 current jobs, then exit. SIGTERM, or a second SIGINT: interrupt the current
-jobs (status ``interrupt``), record them, exit.
+jobs (status ``interrupt``), record them, exit. (Signals are handled with the
+gevent pool only; a solo worker is stopped by calling ``stop()``.)
 """
 from __future__ import annotations
 
@@ -22,21 +38,18 @@ import logging
 import os
 import signal
 import socket
+import threading
 import time
 import uuid
 from typing import Any, Callable, Sequence
 
 import gevent
-import gevent.event
-import gevent.lock
 import psutil
-import redis
 
-from . import middleware
 from .context import set_current_worker
 from .exceptions import WorkerInterrupt
 from .execution import RunningJob, perform
-from .runners import RunnerPool
+from .pools import Killable, WorkerPool, make_pool
 from .runtime import Runtime, set_runtime
 from .store.base import Finish
 
@@ -44,16 +57,28 @@ logger = logging.getLogger("mrqc.worker")
 
 
 class Worker:
-    """One worker process's job loop. Build it, then call ``run()`` (returns the exit code)."""
+    """One worker's job loop. Build it, then call ``run()`` (returns the exit code).
+
+    ``pool`` is how jobs run: ``"gevent"`` (default) or ``"solo"`` (one job at
+    a time, ``greenlets`` is then 1), or a ``mrqcore.pools.WorkerPool``; an
+    unknown name is a ConfigError. ``poll_interval`` (default: the setting)
+    is how long an idle worker waits before it looks at its queues again, and
+    so how soon a ``stop()`` from another thread is seen by a solo worker.
+    """
 
     def __init__(self, runtime: Runtime, queues: Sequence[str] | None = None, greenlets: int | None = None,
                  max_jobs: int | None = None, max_time: float | None = None, max_memory: int | None = None,
-                 burst: bool | None = None, name: str | None = None) -> None:
+                 burst: bool | None = None, name: str | None = None, pool: str | WorkerPool = "gevent",
+                 poll_interval: float | None = None) -> None:
         config = runtime.config
         self.runtime = runtime
         self.store = runtime.store
         self.queues = list(queues or config.queues)
         self.greenlets = int(greenlets or config.greenlets)
+        #: how jobs and services run (mrqcore.pools)
+        self.pool: WorkerPool = make_pool(pool, self.greenlets)
+        self.greenlets = self.pool.size
+        self.poll_interval = float(poll_interval if poll_interval is not None else config.poll_interval)
         self.max_jobs = int(max_jobs if max_jobs is not None else config.max_jobs)
         self.max_time = float(max_time if max_time is not None else config.max_time)
         self.max_memory = int(max_memory if max_memory is not None else config.max_memory)
@@ -61,24 +86,26 @@ class Worker:
         self.batch = int(config.dequeue_batch) or self.greenlets
         base = name or config.name or f"{socket.gethostname()}.{os.getpid()}"
         self.id = f"{base}.{uuid.uuid4().hex[:6]}"
-        self.pool = RunnerPool(self.greenlets)
-        #: job id -> (job, the runner greenlet executing it; None until a runner picks it up)
-        self.running: dict[str, tuple[RunningJob, gevent.Greenlet | None]] = {}
+        #: job id -> (job, where it runs: a runner greenlet, or a solo thread; None until it starts)
+        self._running: dict[str, tuple[RunningJob, Killable | None]] = {}
+        self._current = self.pool.current
         self.jobs_dequeued = 0
         self.jobs_done = 0
         self.status = "init"
         self.stop_reason: str | None = None
-        self._graceful = gevent.event.Event()
+        self._graceful = self.pool.event()
+        self._started = threading.Event()
         self._interrupting = False
         self._pending: list[Finish] = []
-        self._pending_event = gevent.event.Event()
-        self._flushed = gevent.event.Event()
+        self._pending_event = self.pool.event()
         self._started_at = time.time()
         self._process = psutil.Process()
-        #: greenlets run beside the job loop for the worker's life; each takes no argument
+        #: run beside the job loop for the worker's life (greenlets, or solo threads); each takes no argument
         self.services: list[Callable[[], None]] = [self._promoter_loop, self._heartbeat_loop]
-        self._flush_lock = gevent.lock.Semaphore()
+        self._flush_lock = self.pool.lock()
         self._writer_done = False
+        # After starting a batch: gevent lets the runners start; solo records the finished job.
+        self._after_batch = self._flush_now if self.pool.runs_inline else self.pool.idle
         # Every worker recovers lost and interrupted jobs (mrqcore.maintenance); with the
         # `scheduler` setting it also queues periodic jobs (a bad entry: ConfigError here).
         from .maintenance import Recovery
@@ -91,40 +118,82 @@ class Worker:
         from .queues import WorkerFeed
         self.feed = WorkerFeed(self)
 
+    # --- public protocol --------------------------------------------------------------
+
     def add_service(self, service: Callable[[], None]) -> None:
-        """Run ``service()`` in its own greenlet while the worker runs (killed at stop)."""
+        """Run ``service()`` beside the job loop while the worker runs; at stop it gets GreenletExit.
+
+        Call it before ``run()``, or from a ``worker_start`` middleware hook.
+        With the gevent pool the service is a greenlet, with solo a daemon thread.
+        """
         self.services.append(service)
 
-    # --- public ---------------------------------------------------------------------
+    def kill_job(self, job_id: str, exc: BaseException) -> bool:
+        """Stop job ``job_id`` with ``exc`` if this worker runs it; False if it does not.
+
+        ``exc`` is raised inside the job (any thread or greenlet may call this),
+        and ``mrqcore.execution.perform`` records the job as it would any such
+        exception (a ``JobInterrupt`` with its ``status``). A job handed over but
+        not yet started ends with ``exc`` without running.
+        """
+        entry = self._running.get(job_id)
+        if entry is None:
+            return False
+        job, where = entry
+        if where is None:
+            job.interrupt_before_start = exc
+        else:
+            where.kill(exc, block=False)
+        return True
+
+    def running_jobs(self) -> list[RunningJob]:
+        """The jobs running now (a snapshot: a job in it may end as you read it)."""
+        return [job for job, _ in list(self._running.values())]
+
+    def wait_for_stop(self, timeout: float) -> bool:
+        """Sleep up to ``timeout`` seconds, waking early if the worker is stopping; True if it is."""
+        return bool(self._graceful.wait(timeout))
+
+    def wait_started(self, timeout: float | None = None) -> bool:
+        """Wait until ``run()`` serves its queues (its ``worker_start`` hooks have run); False on timeout.
+
+        Safe to call from another thread (that is what it is for, with the solo pool).
+        """
+        return self._started.wait(timeout)
 
     def run(self) -> int:
         """Serve the queues until a stop condition; returns the process exit code."""
-        set_runtime(self.runtime)
-        set_current_worker(self)
-        self._install_signals()
+        owns_process = self.pool.owns_process
+        if owns_process:  # a solo worker is a guest in its process: it changes no process-wide state
+            set_runtime(self.runtime)
+            set_current_worker(self)
+            self._install_signals()
         for path in self.runtime.config.imports:
             __import__(path)
-        logger.info("worker %s serving %s with %d greenlets", self.id, self.queues, self.greenlets)
-        middleware.emit_before("worker_start", self)
-        writer = gevent.spawn(self._writer_loop)
-        helpers = [gevent.spawn(service) for service in self.services]
+        logger.info("worker %s serving %s with %d greenlets (%s pool)", self.id, self.queues, self.greenlets,
+                    self.pool.name)
+        self.runtime.middleware.emit_before("worker_start", self)
+        writer = None if self.pool.runs_inline else gevent.spawn(self._writer_loop)
+        helpers = [self.pool.start_service(service) for service in self.services]
         self.status = "running"
+        self._started.set()
         try:
             self._main_loop()
         finally:
             self.status = "stopping"
             self._drain_running()
             self.pool.close()
-            for greenlet in helpers:
-                greenlet.kill(block=True, timeout=5)
+            self.pool.stop_services(helpers, timeout=5)
             # The writer is never killed mid-write: it is told to finish, and joined.
             self._writer_done = True
             self._pending_event.set()
-            writer.join()
+            if writer is not None:
+                writer.join()
             self._flush_now()
             self._unregister()
-            middleware.emit_after("worker_stop", self)
-            set_current_worker(None)
+            self.runtime.middleware.emit_after("worker_stop", self)
+            if owns_process:
+                set_current_worker(None)
             self.status = "stopped"
             logger.info("worker %s stopped (%s) after %d jobs", self.id, self.stop_reason, self.jobs_done)
         return 0
@@ -141,19 +210,19 @@ class Worker:
         if self._interrupting:
             return
         self._interrupting = True
-        for job, greenlet in list(self.running.values()):
+        for job, where in list(self._running.values()):
             interrupt = WorkerInterrupt(f"worker {self.id} {reason}")
-            if greenlet is None:  # handed over, not started yet: it ends before running
+            if where is None:  # handed over, not started yet: it ends before running
                 job.interrupt_before_start = interrupt
             else:
-                greenlet.kill(interrupt, block=False)
+                where.kill(interrupt, block=False)
 
     def report(self) -> dict[str, Any]:
         """What the heartbeat publishes about this worker."""
         return {
             "id": self.id, "status": self.status, "pid": os.getpid(), "host": socket.gethostname(),
             "queues": ",".join(self.queues), "greenlets": self.greenlets,
-            "jobs_done": self.jobs_done, "current_jobs": ",".join(self.running),
+            "jobs_done": self.jobs_done, "current_jobs": ",".join(self._running),
             "rss_mb": round(self._process.memory_info().rss / 1e6, 1),
             "started": self._started_at, "heartbeat": time.time(),
         }
@@ -180,20 +249,20 @@ class Worker:
                 if jobs:
                     for job_id, record in jobs:
                         self._start(job_id, record)
-                    gevent.idle()  # let the new greenlets start before the next dequeue
+                    self._after_batch()  # gevent: let the new greenlets start before the next dequeue
                     continue
                 if self.burst and not self.feed.held_back and self._burst_done():
                     self.stop("burst: queues drained")
                     break
-                waiter.wait(self.runtime.config.poll_interval if not self.running else 0.05)
+                waiter.wait(self.poll_interval if not self._running else 0.05)
 
     def _burst_done(self) -> bool:
-        if self.running:
+        if self._running:
             self.pool.join()  # jobs may queue more jobs: look again once they are done
             return False
         self._flush_now()
         moved, _ = self.store.promote_due(time.time())
-        return moved == 0 and not self.running
+        return moved == 0 and not self._running
 
     def _limits_reached(self) -> bool:
         if self.max_jobs and self.jobs_dequeued >= self.max_jobs:
@@ -207,22 +276,22 @@ class Worker:
     def _start(self, job_id: str, record: dict[str, str]) -> None:
         job = RunningJob(job_id, record, self.runtime, self)
         self.jobs_dequeued += 1
-        self.running[job_id] = (job, None)
+        self._running[job_id] = (job, None)
         self.pool.spawn(self._run_job, job)
 
     def _run_job(self, job: RunningJob) -> None:
-        self.running[job.id] = (job, gevent.getcurrent())
+        self._running[job.id] = (job, self._current())
         try:
             fin = perform(job)
         finally:
-            self.running.pop(job.id, None)
+            self._running.pop(job.id, None)
         self.jobs_done += 1
         self._pending.append(fin)
         self._pending_event.set()
 
     def _drain_running(self) -> None:
         # Graceful stop: let current jobs end. Interrupt: they were killed, wait for their records.
-        while self.running:
+        while self._running:
             self.pool.join(timeout=1.0)
 
     # --- writer, promoter, heartbeat ------------------------------------------------
@@ -248,7 +317,7 @@ class Worker:
             self._pending_event.clear()
             try:
                 self.store.finish(self.id, batch)
-            except redis.RedisError as exc:
+            except self.store.backend_errors as exc:
                 # Connection lost, Redis restarting or out of memory: all pass; keep retrying.
                 logger.warning("could not record %d finished jobs (%s); retrying", len(batch), exc)
                 self._pending[:0] = batch
@@ -262,13 +331,13 @@ class Worker:
                 raise
             try:
                 self.feed.after_finish(batch)
-            except redis.RedisError as exc:  # releases are safe to redo; recovery redoes them
+            except self.store.backend_errors as exc:  # releases are safe to redo; recovery redoes them
                 logger.warning("post-finish clean-up failed (%s)", exc)
             for fin in batch:
                 self.runtime.metric(f"jobs.status.{fin.status}", queue=None)
 
     def _promoter_loop(self) -> None:
-        interval = self.runtime.config.poll_interval
+        interval = self.poll_interval
         while True:
             try:
                 _, next_due = self.store.promote_due(time.time())
@@ -279,31 +348,22 @@ class Worker:
             gevent.sleep(wait)
 
     def _heartbeat_loop(self) -> None:
-        keys = self.store.keys
         interval = self.runtime.config.heartbeat_interval
         ttl = max(1, int(self.runtime.config.worker_lost_after * 2))
         while True:
             try:
                 report = self.report()
-                pipe = self.store.redis.pipeline(transaction=True)
-                pipe.hset(keys.worker(self.id), mapping={k: str(v) for k, v in report.items()})
-                pipe.expire(keys.worker(self.id), ttl)
-                pipe.zadd(keys.workers, {self.id: report["heartbeat"]})
-                pipe.execute()
+                self.store.heartbeat(self.id, {k: str(v) for k, v in report.items()}, ttl, report["heartbeat"])
                 if self.max_memory and report["rss_mb"] > self.max_memory:
                     self.stop(f"max_memory {self.max_memory}MB exceeded ({report['rss_mb']}MB)")
-            except redis.RedisError as exc:
+            except self.store.backend_errors as exc:
                 logger.warning("heartbeat failed (%s)", exc)
             gevent.sleep(interval)
 
     def _unregister(self) -> None:
-        keys = self.store.keys
         try:
-            pipe = self.store.redis.pipeline(transaction=True)
-            pipe.zrem(keys.workers, self.id)
-            pipe.delete(keys.worker(self.id))
-            pipe.execute()
-        except redis.RedisError as exc:
+            self.store.unregister_worker(self.id)
+        except self.store.backend_errors as exc:
             logger.warning("could not unregister worker %s (%s)", self.id, exc)
 
     # --- signals --------------------------------------------------------------------
@@ -314,13 +374,13 @@ class Worker:
 
     def _on_sigint(self) -> None:
         if self._graceful.is_set():
-            logger.warning("second SIGINT: interrupting %d running jobs", len(self.running))
+            logger.warning("second SIGINT: interrupting %d running jobs", len(self._running))
             self.interrupt("got a second SIGINT")
         else:
             logger.warning("SIGINT: finishing %d running jobs, then exiting (SIGINT again to interrupt)",
-                           len(self.running))
+                           len(self._running))
             self.stop("got SIGINT")
 
     def _on_sigterm(self) -> None:
-        logger.warning("SIGTERM: interrupting %d running jobs", len(self.running))
+        logger.warning("SIGTERM: interrupting %d running jobs", len(self._running))
         self.interrupt("got SIGTERM")

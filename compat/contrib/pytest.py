@@ -29,9 +29,10 @@ Differences: every app gets its own mrqcore runtime with a fresh Redis key
 prefix (Redis from ``broker_url`` if it is a Redis URL, else from mrqc's
 config: ``MRQC_REDIS``, or the embedded Redis), installed as current while the
 app lives, and its keys are deleted afterwards; so tests never see each
-other's jobs. The worker runs in a thread of the test process, one job at a
-time (see ``mrqc.contrib.testing``). ``NO_WORKER=1`` skips starting workers,
-as in Celery.
+other's jobs. The worker is ``mrqc worker``'s loop (``mrqcore.worker.Worker``)
+with the solo pool, in a thread of the test process, one job at a time (see
+``mrqc.contrib.testing``); Celery's worker signals fire as in ``mrqc worker``.
+``NO_WORKER=1`` skips starting workers, as in Celery.
 """
 from __future__ import annotations
 
@@ -75,6 +76,7 @@ def _create_app(enable_logging: bool = False, use_trap: bool = False, parameters
     if url and url.split(":", 1)[0] in ("redis", "rediss", "unix"):
         overrides["redis"] = url
     runtime = Runtime(Config.load(overrides=overrides))
+    app.mrqc_bind_runtime(runtime)  # the app's own runtime, whatever its broker_url builds
     previous_runtime = set_runtime(runtime)
     previous_app = _state._current_app
     if use_trap:
@@ -90,10 +92,7 @@ def _create_app(enable_logging: bool = False, use_trap: bool = False, parameters
 
 def _delete_prefix(runtime: Any) -> None:
     with contextlib.suppress(Exception):
-        client = runtime.redis
-        keys = list(client.scan_iter(match=runtime.config.redis_prefix + "*", count=1000))
-        for start in range(0, len(keys), 500):
-            client.delete(*keys[start:start + 500])
+        runtime.store.clear()
 
 
 def _import_includes(app: Any, includes: Sequence[str]) -> None:
@@ -152,7 +151,7 @@ def celery_includes() -> Sequence[str]:
 
 @pytest.fixture(scope="session")
 def celery_worker_pool() -> Any:
-    """Accepted for compatibility: the test worker always runs one job at a time (Celery's 'solo')."""
+    """Accepted for compatibility: the test worker always uses mrqcore's solo pool (one job at a time)."""
     return "solo"
 
 
@@ -194,7 +193,8 @@ def celery_class_tasks() -> Sequence[Any]:
 @pytest.fixture()
 def celery_worker(request: Any, celery_app: Any, celery_includes: Sequence[str], celery_worker_pool: Any,
                   celery_worker_parameters: Mapping[str, Any]) -> Iterator[Any]:
-    """A worker for ``celery_app`` in a thread of this process, stopped when the test returns."""
+    """A worker for ``celery_app`` (``mrqcore.worker.Worker``, solo pool) in a thread of this process,
+    stopped when the test returns."""
     from .testing import start_worker
     if NO_WORKER:
         yield None

@@ -8,19 +8,19 @@ yields it; leaving the ``with`` block stops it::
 
 Why a thread and not ``mrqc worker``: tests define tasks inside test
 functions (``@celery_app.task`` in the test body) and expect the worker to
-see them at once; only a worker in the same process can. Why not mrqcore's
-gevent ``Worker`` in that thread: its writer/promoter/heartbeat greenlets only
-run when the job loop yields to gevent, which needs a monkey-patched process,
-and patching the test process would change every other test. So this worker
-is a plain loop over the same primitives, one job at a time, like Celery's
-``solo`` test pool: it dequeues with mrqcore's Lua dequeue, runs each job with
-``mrqcore.execution.perform`` (so middleware, signals, retries, statuses and
-results are exactly the worker's), records it with ``store.finish``, promotes
-due retries/countdowns, and heartbeats so recovery never takes its job.
+see them at once; only a worker in the same process can.
+
+The worker is ``mrqcore.worker.Worker``, the loop ``mrqc worker`` runs, with
+the ``"solo"`` pool (``mrqcore.pools``): jobs run one at a time in the
+worker's thread and its services (promoter, heartbeat, recovery, Celery's
+revoke listener) in threads of their own, so the test process is never
+monkey-patched. Everything else is the same as in ``mrqc worker``:
+middleware and Celery's ``worker_init``/``worker_ready``/``worker_shutdown``
+signals, statuses, retries and countdowns, results, ``revoke(terminate=True)``.
 
 Limits, the same as Celery's solo test worker: one job at a time (a task that
 waits on another task's result deadlocks), and time limits are not enforced
-(they need the gevent worker; use ``mrqc worker`` in a subprocess to test them).
+(they need the gevent pool; use ``mrqc worker`` in a subprocess to test them).
 """
 from __future__ import annotations
 
@@ -30,12 +30,12 @@ import os
 import socket
 import threading
 import time
-import uuid
 from typing import Any, Iterator, Sequence
 
-from mrqcore import middleware
-from mrqcore.execution import RunningJob, perform
+from mrqcore.execution import RunningJob
+from mrqcore.pools import release_thread_hub
 from mrqcore.runtime import Runtime
+from mrqcore.worker import Worker
 
 logger = logging.getLogger("mrqc.contrib.testing")
 
@@ -43,7 +43,11 @@ __all__ = ("TestWorkController", "start_worker", "runtime_of", "queues_of")
 
 
 class TestWorkController:
-    """A one-job-at-a-time worker loop in a thread, bound to one app's Redis and queues."""
+    """Runs ``mrqcore.worker.Worker`` (solo pool) for one app in a thread: ``start()``, ``stop()``, ``with``.
+
+    ``worker`` is that Worker; ``id``, ``queues``, ``jobs_done``, ``status``,
+    ``running`` (job id -> RunningJob) read through to it.
+    """
 
     __test__ = False  # not a test class, whatever pytest thinks of its name
 
@@ -52,98 +56,74 @@ class TestWorkController:
         self.app = app
         self.runtime: Runtime = runtime_of(app)
         self.store = self.runtime.store
-        self.queues = list(queues or queues_of(app))
         self.hostname = hostname or f"test-worker@{socket.gethostname()}"
-        self.id = f"{self.hostname}.{os.getpid()}.{uuid.uuid4().hex[:6]}"
         self.poll_interval = poll_interval
-        self.jobs_done = 0
-        self.running: dict[str, Any] = {}
-        self.status = "init"
-        self._stop = threading.Event()
-        self._ready = threading.Event()
+        #: the worker loop, the same class ``mrqc worker`` runs
+        self.worker = Worker(self.runtime, queues=list(queues or queues_of(app)), pool="solo",
+                             name=f"{self.hostname}.{os.getpid()}", poll_interval=poll_interval,
+                             burst=False, max_jobs=0, max_time=0, max_memory=0)
+        self.id = self.worker.id
+        self.queues = self.worker.queues
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
+
+    @property
+    def jobs_done(self) -> int:
+        return self.worker.jobs_done
+
+    @property
+    def status(self) -> str:
+        return self.worker.status
+
+    @property
+    def running(self) -> dict[str, RunningJob]:
+        """Job id -> the job, for what runs now."""
+        return {job.id: job for job in self.worker.running_jobs()}
 
     # --- control ----------------------------------------------------------------------
 
     def start(self, timeout: float = 10.0) -> "TestWorkController":
-        """Start the loop; returns once it is serving (RuntimeError if it died first)."""
+        """Start the worker; returns once it serves its queues (RuntimeError if it died first)."""
         self._thread = threading.Thread(target=self._run, name=f"mrqc-test-worker-{self.id}", daemon=True)
         self._thread.start()
-        if not self._ready.wait(timeout) or self._error is not None:
-            raise RuntimeError(f"test worker did not start: {self._error!r}")
+        deadline = time.monotonic() + timeout
+        while not self.worker.wait_started(0.05):
+            if self._error is not None or not self._thread.is_alive() or time.monotonic() > deadline:
+                self.stop(timeout)
+                raise RuntimeError(f"test worker did not start: {self._error!r}")
         return self
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Stop after the current job; waits for the thread."""
-        self._stop.set()
+        """Stop after the current job (the worker's graceful stop); waits for the thread."""
+        self.worker.stop("test worker stopped")
         if self._thread is not None:
             self._thread.join(timeout)
+            if self._thread.is_alive():
+                logger.warning("test worker %s still running after %ss", self.id, timeout)
 
     def reload(self, *args: Any, **kwargs: Any) -> None:
         """Celery's ``celery_worker.reload()``: nothing to do, tasks are looked up when each job runs."""
 
     def ensure_started(self) -> None:
-        self._ready.wait()
+        self.worker.wait_started()
 
     def report(self) -> dict[str, Any]:
-        return {"id": self.id, "status": self.status, "pid": os.getpid(), "host": socket.gethostname(),
-                "queues": ",".join(self.queues), "greenlets": 1, "jobs_done": self.jobs_done,
-                "current_jobs": ",".join(self.running), "heartbeat": time.time()}
+        return self.worker.report()
 
-    # --- loop ---------------------------------------------------------------------------
+    def __enter__(self) -> "TestWorkController":
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
 
     def _run(self) -> None:
         try:
-            self.status = "running"
-            middleware.emit_before("worker_start", self)
-            with self.store.notify_waiter() as waiter:
-                self._ready.set()
-                last_beat = 0.0
-                while not self._stop.is_set():
-                    now = time.time()
-                    if now - last_beat >= 1.0:
-                        self._heartbeat(now)
-                        last_beat = now
-                    self.store.promote_due(now)
-                    jobs = self.store.dequeue(self.id, self.queues, 1, now)
-                    if not jobs:
-                        waiter.wait(self.poll_interval)
-                        continue
-                    for job_id, record in jobs:
-                        self._perform(job_id, record)
+            self.worker.run()
         except BaseException as exc:  # noqa: BLE001 - reported to start() / logged, never lost
             self._error = exc
             logger.exception("test worker %s crashed", self.id)
-            self._ready.set()
         finally:
-            self.status = "stopped"
-            middleware.emit_after("worker_stop", self)
-            self._unregister()
-
-    def _perform(self, job_id: str, record: dict[str, str]) -> None:
-        job = RunningJob(job_id, record, self.runtime, self)  # type: ignore[arg-type]
-        self.running[job_id] = job
-        try:
-            fin = perform(job)
-        finally:
-            self.running.pop(job_id, None)
-        self.store.finish(self.id, [fin])
-        self.jobs_done += 1
-
-    def _heartbeat(self, now: float) -> None:
-        keys = self.store.keys
-        pipe = self.store.redis.pipeline(transaction=True)
-        pipe.hset(keys.worker(self.id), mapping={k: str(v) for k, v in self.report().items()})
-        pipe.expire(keys.worker(self.id), 120)
-        pipe.zadd(keys.workers, {self.id: now})
-        pipe.execute()
-
-    def _unregister(self) -> None:
-        keys = self.store.keys
-        with contextlib.suppress(Exception):
-            self.store.redis.zrem(keys.workers, self.id)
-            self.store.redis.delete(keys.worker(self.id))
+            release_thread_hub()
 
 
 @contextlib.contextmanager
@@ -151,7 +131,7 @@ def start_worker(app: Any, concurrency: int = 1, pool: str = "solo", loglevel: A
                  logfile: str | None = None, perform_ping_check: bool = True, ping_task_timeout: float = 10.0,
                  shutdown_timeout: float = 10.0, queues: Sequence[str] | None = None,
                  **kwargs: Any) -> Iterator[TestWorkController]:
-    """Run a test worker for ``app`` while the block runs (Celery's signature; pool options are ignored)."""
+    """Run a test worker for ``app`` while the block runs (Celery's signature; the pool is always solo)."""
     worker = TestWorkController(app, queues=queues, **kwargs).start()
     try:
         yield worker

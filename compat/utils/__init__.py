@@ -6,6 +6,7 @@ import datetime
 import difflib
 import importlib
 import random
+import sys
 import time
 from typing import Any, Iterable
 
@@ -109,16 +110,20 @@ def exception_record(exc: BaseException) -> dict[str, Any]:
     try:
         serialization.dumps_checked(args, "exception args")
     except Exception:  # args JSON cannot carry: keep their text
-        args = [str(a) for a in exc.args] or [str(exc)]
+        args = [serialization.safe_text(str(a)) for a in exc.args] or [serialization.safe_text(str(exc))]
     return {"exc_module": cls.__module__, "exc_type": cls.__qualname__, "exc_message": args,
-            "exc_text": str(exc)}
+            "exc_text": serialization.safe_text(str(exc))}
 
 
 def rebuild_exception(record: dict[str, Any] | None, fallback_type: str | None = None,
                       fallback_text: str = "") -> BaseException:
-    """Re-create the exception a task raised; if its class cannot be imported, an
+    """Re-create the exception a task raised; if its class is not already loaded, an
     exception class of the same name is built on the fly (like Celery's
-    ``create_exception_cls``), so ``except`` by name-matching still reads well."""
+    ``create_exception_cls``), so ``except`` by name-matching still reads well.
+
+    The class is looked up in ``sys.modules`` only, never imported: the module
+    name comes from Redis, and importing it runs its code in the client
+    (``this``, ``unittest.__main__``), as Celery stopped doing for CVE-2021-23727."""
     if record:
         module, name, args = record.get("exc_module"), record.get("exc_type"), record.get("exc_message") or []
     else:
@@ -127,7 +132,7 @@ def rebuild_exception(record: dict[str, Any] | None, fallback_type: str | None =
         args = [fallback_text] if fallback_text else []
     cls: Any = None
     try:
-        mod = builtins if module == "builtins" else importlib.import_module(module)
+        mod = builtins if module == "builtins" else sys.modules[str(module)]
         cls = mod
         for part in str(name).split("."):
             cls = getattr(cls, part)

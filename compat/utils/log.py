@@ -1,7 +1,7 @@
 """``get_task_logger`` and ``get_logger``, as in ``celery.utils.log``.
 
 A task logger is a child of mrqcore's ``mrqc.job`` logger, so what a task logs
-is stored with its job (``mrqc jobs``, the dashboard) and also reaches the
+is stored with its job (``Job(id).log_lines``) and also reaches the
 worker's log.
 """
 from __future__ import annotations

@@ -173,8 +173,12 @@ def test_gen_task_name_and_registry():
         app.tasks["nope"]
     with pytest.raises(KeyError):
         app.tasks["nope"]
-    from mrqcore.task import registry
-    assert registry.get(some_task.name) is not None
+    # mrqcore finds it by name in any runtime (through the bridge's task finder)
+    from mrqcore.config import Config
+    from mrqcore.runtime import Runtime
+    from mrqc.bridge import CeleryJobTask
+    found = Runtime(Config({})).tasks.load(some_task.name)
+    assert issubclass(found, CeleryJobTask) and found.celery_task() is some_task
 
 
 def test_on_after_configure_and_add_periodic_task():

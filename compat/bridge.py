@@ -1,0 +1,309 @@
+"""The one bridge from the Celery layer into mrqcore.
+
+Everything compat needs from mrqcore's insides goes through here:
+
+| Celery side | this module | mrqcore side |
+|---|---|---|
+| an app's task, by name | ``job_class``, ``find_job_class`` | a task finder (``add_task_finder``) |
+| worker signals, revoke-terminate | ``CompatMiddleware``, ``attach`` | ``runtime.middleware`` |
+| the app's settings | ``runtime_settings``, ``worker_options`` | ``Config.load(overrides=...)`` |
+| the app's runtime | ``app_runtime``, ``own_runtime``, ``bind`` | ``set_runtime_provider`` |
+
+**Celery tasks as mrqcore tasks.** ``job_class(app, name)`` is a generated
+``mrqcore.task.Task`` subclass whose ``run(self, params)`` takes
+``{"args": [...], "kwargs": {...}}`` and hands the job to ``mrqc.trace``. Its
+mrqcore settings are read from the Celery task when the worker first needs
+them (``timeout`` = hard time limit, 0 when none: Celery tasks have no limit
+by default; ``result_ttl`` = ``result_expires``; ``queue`` = the routed queue).
+The tasks stay owned by their app (``app.tasks``); every runtime finds them by
+name through ``find_job_class``: apps bound to that runtime first, then the
+current app, then the others.
+
+**The app's runtime** (the rule is in ``mrqcore.runtime`` and
+docs/configuration.md). An app that is bound to a runtime (``bind``: ``mrqc
+worker -A``, the pytest fixtures) uses it. Else an app whose ``broker_url`` is
+a Redis URL owns a runtime built from its own settings
+(``runtime_settings``: ``broker_url`` -> ``redis``,
+``broker_transport_options["global_keyprefix"]`` -> ``redis_prefix``,
+``task_default_queue`` -> ``default_queue``, over the usual mrqc config
+sources). An app with no broker (or ``memory://``) uses the process's runtime
+(``mrqcore.runtime.get_runtime()``). ``install()`` makes the current app's own
+runtime the one ``queue_job`` & co. use when no runtime is explicit.
+
+**Worker signals.** ``CompatMiddleware`` (attached to every runtime an app
+uses) sends ``worker_init``/``worker_ready`` at worker start,
+``worker_shutdown`` at stop, and runs a service greenlet that kills a running
+job on ``revoke(terminate=True)`` (a message on ``{p}celery:control``).
+"""
+from __future__ import annotations
+
+import abc
+import logging
+import threading
+import weakref
+from typing import TYPE_CHECKING, Any
+
+import gevent
+from mrqcore import middleware, task as core_task
+from mrqcore.config import Config
+from mrqcore.runtime import Runtime, explicit_runtime, get_runtime, set_runtime_provider
+
+from . import _state, keys, signals
+
+if TYPE_CHECKING:
+    from mrqcore.worker import Worker
+
+    from .app import Celery
+    from .task import Task
+
+logger = logging.getLogger("mrqc.worker")
+
+__all__ = ("CeleryJobTask", "CompatMiddleware", "job_class", "find_job_class", "attach", "bind", "app_runtime",
+           "own_runtime", "runtime_settings", "worker_options", "settings_changed", "install")
+
+#: settings whose change makes an app rebuild the runtime it built from them
+RUNTIME_SETTINGS = ("broker_url", "broker_transport_options", "task_default_queue")
+
+
+# --- Celery tasks as mrqcore tasks -----------------------------------------------------------
+
+
+class _JobClassMeta(abc.ABCMeta):
+    """Class-level settings mrqcore reads (``getattr(cls, "timeout")``), computed from the Celery task."""
+
+    @property
+    def timeout(cls) -> float:  # type: ignore[override]
+        hard, _ = cls.celery_task()._time_limits()
+        return float(hard or 0)
+
+    @property
+    def result_ttl(cls) -> int | None:  # type: ignore[override]
+        seconds = cls.celery_task()._get_app().conf.seconds("result_expires")
+        return None if seconds is None else int(seconds)
+
+    @property
+    def queue(cls) -> str:  # type: ignore[override]
+        task = cls.celery_task()
+        return task._get_app().queue_for(task.name, task=task)
+
+
+class CeleryJobTask(core_task.Task, metaclass=_JobClassMeta):
+    """Base of the generated classes; ``run`` executes the Celery task for one job."""
+
+    celery_app: "Celery"
+    celery_name: str
+    # retries are decided by Celery's rules in mrqc.trace, never by mrqcore's max_retries
+    max_retries = None
+    retry_delay = None
+
+    @classmethod
+    def celery_task(cls) -> "Task":
+        return cls.celery_app.tasks[cls.celery_name]
+
+    def run(self, params: dict[str, Any]) -> Any:
+        from .trace import run_job
+        return run_job(type(self).celery_task(), params)
+
+
+_job_classes: "weakref.WeakKeyDictionary[Celery, dict[str, type[CeleryJobTask]]]" = weakref.WeakKeyDictionary()
+_classes_lock = threading.Lock()
+_runtime_lock = threading.RLock()
+
+
+def job_class(app: "Celery", name: str) -> type[CeleryJobTask]:
+    """The mrqcore Task class that runs ``app``'s task ``name`` (one class per app and name)."""
+    classes = _job_classes.get(app)
+    cls = classes.get(name) if classes is not None else None
+    if cls is None:
+        with _classes_lock:
+            classes = _job_classes.setdefault(app, {})
+            cls = classes.get(name)
+            if cls is None:
+                cls = _JobClassMeta(f"CeleryJob[{name}]", (CeleryJobTask,),
+                                    {"celery_app": app, "celery_name": name, "__module__": __name__})
+                classes[name] = cls
+    return cls
+
+
+def find_job_class(name: str, runtime: Runtime | None) -> type[CeleryJobTask] | None:
+    """The task finder: the job class of the first app that has a task ``name``, or None."""
+    for app in _apps_for(runtime):
+        if app.tasks.get(name) is not None:
+            return job_class(app, name)
+    return None
+
+
+def _apps_for(runtime: Runtime | None) -> list["Celery"]:
+    from .app import Celery
+    apps = [a for a in _state.all_apps() if isinstance(a, Celery)]
+    current = _state.peek_current_app()
+    ordered = [a for a in apps if runtime is not None and a._runtime is runtime]
+    if isinstance(current, Celery) and current not in ordered:
+        ordered.append(current)
+    return ordered + [a for a in apps if a not in ordered]
+
+
+# --- the app's runtime ---------------------------------------------------------------------
+
+
+def runtime_settings(app: "Celery") -> dict[str, Any]:
+    """The mrqcore settings an app's own runtime takes from the app (over the usual config sources)."""
+    conf = app.conf
+    settings: dict[str, Any] = {}
+    url = _redis_url(app)
+    if url:
+        settings["redis"] = url
+    transport = conf.broker_transport_options or {}
+    prefix = transport.get("global_keyprefix") if hasattr(transport, "get") else None
+    if prefix:
+        settings["redis_prefix"] = str(prefix)
+    if conf.is_set("task_default_queue"):
+        settings["default_queue"] = conf.task_default_queue
+    return settings
+
+
+def worker_options(app: "Celery") -> dict[str, Any]:
+    """Settings ``mrqc worker -A`` takes from ``app`` (``app.mrqc_worker_options()``, called by mrqcore/cli.py).
+
+    ``runtime_settings`` plus: the queues to serve (default queue, each task's
+    queue, route queues, ``task_queues``), the modules to import, the worker
+    limits (``worker_concurrency`` -> ``greenlets``...), and the
+    ``beat_schedule`` entries as ``scheduler_tasks``. Finalizes the app.
+    """
+    app.finalize()
+    conf = app.conf
+    options: dict[str, Any] = {"queues": app._worker_queues(), "imports": list(app._imported_modules)}
+    options.update(runtime_settings(app))
+    if conf.worker_concurrency:
+        options["greenlets"] = int(conf.worker_concurrency)
+    if conf.worker_max_tasks_per_child:
+        options["max_jobs"] = int(conf.worker_max_tasks_per_child)
+    if conf.worker_max_memory_per_child:
+        options["max_memory"] = max(1, int(conf.worker_max_memory_per_child) // 1024)
+    if conf.beat_schedule:  # run by `mrqc worker -A proj --scheduler` (see mrqc.beat)
+        from .beat import scheduler_tasks
+        options["scheduler_tasks"] = scheduler_tasks(app)
+        # Periodic runs routed to their own queue are served too (Celery would need -Q).
+        for entry in options["scheduler_tasks"]:
+            if entry.get("queue") and entry["queue"] not in options["queues"]:
+                options["queues"].append(entry["queue"])
+    return options
+
+
+def own_runtime(app: "Celery") -> Runtime | None:
+    """The runtime ``app`` owns: the bound one, else one built from its settings if it has a Redis broker."""
+    runtime = app._runtime
+    if runtime is not None:
+        return runtime
+    if not _redis_url(app):  # reading conf may configure the app (signals): no lock held here
+        return None
+    settings = runtime_settings(app)
+    with _runtime_lock:
+        if app._runtime is None:
+            runtime = Runtime(Config.load(overrides=settings))
+            attach(runtime)
+            app._runtime = runtime
+        return app._runtime
+
+
+def app_runtime(app: "Celery") -> Runtime:
+    """The runtime ``app`` publishes and reads results through (``app.runtime``)."""
+    runtime = own_runtime(app)
+    if runtime is None:
+        runtime = get_runtime()
+        attach(runtime)
+    return runtime
+
+
+def bind(app: "Celery", runtime: Runtime) -> None:
+    """Make ``runtime`` the app's own, whatever its settings say (``mrqc worker -A``, test fixtures)."""
+    attach(runtime)
+    app._runtime = runtime
+    app._runtime_bound = True
+
+
+def settings_changed(app: "Celery", name: str) -> None:
+    """A setting changed: forget a runtime that was built from the old settings (a bound one stays)."""
+    if name in RUNTIME_SETTINGS and not app._runtime_bound:
+        app._runtime = None
+
+
+def _redis_url(app: "Celery") -> str | None:
+    url = app.conf.broker_url
+    return url if url and not url.startswith("memory://") else None
+
+
+def _current_app_runtime() -> Runtime | None:
+    """Rule 2 of ``mrqcore.runtime``: the current app's own runtime, if it has one."""
+    from .app import Celery
+    app = _state.peek_current_app()
+    if not isinstance(app, Celery):
+        return None
+    return own_runtime(app)
+
+
+def on_app_created(app: "Celery") -> None:
+    """An app was created: give the explicit runtime (a worker importing task modules) Celery's middleware."""
+    runtime = explicit_runtime()
+    if runtime is not None:
+        attach(runtime)
+
+
+# --- worker signals -------------------------------------------------------------------------
+
+
+class CompatMiddleware(middleware.Middleware):
+    """Celery's worker signals, and terminate-on-revoke."""
+
+    def worker_start(self, worker: "Worker") -> None:
+        signals.worker_init.send(sender=worker)
+        signals.worker_process_init.send(sender=worker)
+        worker.add_service(lambda: _control_listener(worker))
+        signals.worker_ready.send(sender=worker)
+
+    def worker_stop(self, worker: "Worker") -> None:
+        signals.worker_shutdown.send(sender=worker)
+        signals.worker_process_shutdown.send(sender=worker, pid=None, exitcode=0)
+
+
+_middleware = CompatMiddleware()
+
+
+def attach(runtime: Runtime) -> None:
+    """Add Celery's worker middleware to ``runtime`` (once)."""
+    if _middleware not in runtime.middleware:
+        runtime.middleware.register(_middleware)
+
+
+def install() -> None:
+    """Plug the Celery layer into mrqcore: the task finder and the runtime provider (idempotent)."""
+    core_task.add_task_finder(find_job_class)
+    set_runtime_provider(_current_app_runtime)
+
+
+install()
+
+
+def _control_listener(worker: "Worker") -> None:
+    """Kill the greenlet of a job named in a ``terminate <id>`` message, if this worker runs it."""
+    from .exceptions import RevokedInterrupt
+    runtime = worker.runtime
+    while True:
+        subscription = None
+        try:
+            subscription = runtime.store.subscribe(keys.CONTROL_CHANNEL)
+            while True:
+                message = subscription.get(1.0)
+                if message is None:
+                    continue
+                verb, _, job_id = message.partition(" ")
+                if verb == "terminate" and worker.kill_job(job_id, RevokedInterrupt(f"terminated by revoke: {job_id}")):
+                    logger.warning("terminating job %s (revoke terminate=True)", job_id)
+        except gevent.GreenletExit:
+            raise
+        except Exception as exc:  # Redis went away: listen again
+            logger.warning("control listener: %s; reconnecting", exc)
+            gevent.sleep(1.0)
+        finally:
+            if subscription is not None:
+                subscription.close()
