@@ -77,8 +77,8 @@ def test_task_module_raising_systemexit_fails_the_job(runtime, run_burst):
     run_burst("exit")
     job = Job(bad).fetch(("status", "exceptiontype", "traceback"))
     assert job.status == "failed"
-    assert job.exceptiontype == "mrqcore.exceptions.TaskNotFoundError"
-    assert "SystemExit" in job.traceback
+    assert job.exceptiontype == "mrqcore.exceptions.TaskError"
+    assert "raised SystemExit" in job.traceback
     assert _finished(good) == ["success"] * 2
 
 
@@ -116,3 +116,18 @@ def test_wrong_type_queue_key_does_not_crash_workers(config_values, runtime, raw
     assert _finished(good) == ["success"] * 3
     assert "broken" in output  # the worker says which queue it could not read
     assert raw.get(f"{prefix}q:broken") == "foo"
+
+
+def test_a_finish_that_cannot_be_written_holds_back_no_other_job(runtime, start_worker):
+    # item 1's principle for the writer: one unwritable finish in a batch is written alone,
+    # the others are recorded, and the writer keeps recording later jobs.
+    poison = queue_job("tests.tasks.reliability.ClobberOwnRecord", {}, queue="writer")
+    first = queue_jobs(ADD, [{"a": 8, "b": 8}] * 5, queue="writer")
+    worker = start_worker("writer", "--greenlets", "10")
+    wait_for(lambda: all(Job(i).fetch(("status",)).status == "success" for i in first), timeout=30,
+             message=f"the jobs beside the poison one; worker output:\n{worker.output()}")
+    later = queue_jobs(ADD, [{"a": 9, "b": 9}] * 3, queue="writer")
+    wait_for(lambda: all(Job(i).fetch(("status",)).status == "success" for i in later), timeout=30,
+             message=f"jobs queued after the poison one; worker output:\n{worker.output()}")
+    assert f"job {poison}: its success outcome cannot be recorded" in worker.output()
+    assert worker.proc.poll() is None
