@@ -5,7 +5,7 @@ import pytest
 
 from mrqcore.config import Config
 from mrqcore.exceptions import ConfigError
-from mrqcore.runtime import connect
+from mrqcore.store.redis import connect
 from mrqcore.urls import mask_url
 
 SECRET = "s3cr3t-pw"
