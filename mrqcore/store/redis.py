@@ -109,6 +109,8 @@ class RedisJobStore(
                          "NOREPLICAS")
 
     def is_transient(self, exc: BaseException) -> bool:
+        if isinstance(exc, redis.AuthenticationError):  # a ConnectionError to redis-py, but final
+            return False
         if isinstance(exc, self.connection_errors):
             return True
         return isinstance(exc, redis.ResponseError) and str(exc).startswith(self.TRANSIENT_REPLIES)
