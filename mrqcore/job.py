@@ -66,8 +66,9 @@ def queue_job(main_task_path: str, params: Mapping[str, Any] | None = None, queu
 
     ``queue`` defaults to the task's configured queue, else ``default_queue``.
     ``delay`` (seconds) parks the job in the scheduled set until then.
-    ``job_id`` lets the caller choose the id; if a live job already has it,
-    nothing is queued (re-sending never runs a job twice). ``extra`` adds
+    ``job_id`` lets the caller choose the id; while a record with that id
+    exists (any status, until its TTL), nothing is queued: re-sending never
+    runs a job twice (use ``Job.requeue`` to run a finished job again). ``extra`` adds
     JSON-serializable fields to the record (stored under ``meta``).
     """
     return _queue(main_task_path, [params if params is not None else {}], queue, 1,

@@ -89,14 +89,17 @@ class Recovery:
         """One pass: requeue the jobs of lost workers and interrupted jobs; with ``full``, clean too."""
         now = time.time() if now is None else now
         report = RecoveryReport()
-        dead = self._dead_workers(now)
+        # Each step on its own: one bad key (another program's, or corrupted) fails that step,
+        # logged, and never switches recovery off for the rest of the deployment.
+        dead = self._step("finding lost workers", self._dead_workers, now) or {}
         if full:
-            dead.update(self._orphan_inflight_workers(now, dead))
+            dead.update(self._step("finding workers killed before a heartbeat",
+                                   self._orphan_inflight_workers, now, dead) or {})
         for worker_id, last_seen in sorted(dead.items()):
-            self._recover_worker(worker_id, last_seen, now, report)
-        self._requeue_interrupted(now, report)
+            self._step(f"recovering worker {worker_id}", self._recover_worker, worker_id, last_seen, now, report)
+        self._step("requeueing interrupted jobs", self._requeue_interrupted, now, report)
         if full:
-            report.cleaned_scheduled = self._clean_scheduled()
+            report.cleaned_scheduled = self._step("cleaning the scheduled set", self._clean_scheduled) or 0
         if report.changed:
             logger.info("recovery: %s", report.to_dict())
             metric = self.runtime.metric
@@ -109,6 +112,16 @@ class Recovery:
             if report.cleaned_scheduled or report.cleaned_inflight:
                 metric("recovery.cleaned", report.cleaned_scheduled + report.cleaned_inflight)
         return report
+
+    def _step(self, what: str, func: Callable[..., Any], *args: Any) -> Any:
+        """``func(*args)``; an error other than a lost connection is logged and gives None."""
+        try:
+            return func(*args)
+        except self.runtime.store.connection_errors:
+            raise  # Redis is away: the whole pass fails and is retried
+        except Exception:
+            logger.exception("recovery: %s failed; the other steps go on", what)
+            return None
 
     def service(self) -> None:
         """``Worker.add_service`` target: a pass every ``interval`` s, a full one every ``full_every`` s."""

@@ -17,8 +17,6 @@ import logging
 import time
 from typing import TYPE_CHECKING, Callable
 
-import redis
-
 from .urls import mask_url
 
 if TYPE_CHECKING:
@@ -51,10 +49,12 @@ def wait_for_store(runtime: "Runtime", retry: bool | None = None, max_retries: i
             if attempt > 1:
                 logger.info("Redis at %s answers (attempt %d); starting", url, attempt)
             return True
-        except redis.AuthenticationError as exc:
-            logger.error("Redis at %s refused the credentials (%s); not retrying", url, exc)
-            return False
-        except (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError) as exc:
+        except Exception as exc:
+            if not runtime.store.is_transient(exc):
+                if isinstance(exc, runtime.store.backend_errors):  # bad credentials, a refused URL
+                    logger.error("Redis at %s refused the credentials or the command (%s); not retrying", url, mask_url(str(exc)))
+                    return False
+                raise
             if not retry or (max_retries and attempt > max_retries):
                 logger.error("Redis at %s is unreachable (%s); giving up after %d attempt(s)%s",
                              url, mask_url(str(exc)), attempt,

@@ -33,6 +33,9 @@ class Supervisor:
         self.replace_clean_exits = replace_clean_exits
         self.children: set[int] = set()
         self.stopping = False
+        #: pid -> start time, and the delay before the next restart after a crash
+        self._started: dict[int, float] = {}
+        self._delay = restart_delay
 
     def run(self) -> int:
         signal.signal(signal.SIGINT, self._forward)
@@ -57,8 +60,16 @@ class Supervisor:
             if self.stopping or (code == 0 and not self.replace_clean_exits):
                 continue
             if code != 0:
-                logger.warning("worker process %d exited with %d; restarting", pid, code)
-                time.sleep(self.restart_delay)
+                # A child that crashes soon after starting will likely crash again: back off
+                # (doubling, up to a minute) instead of restarting in a tight loop.
+                lived = time.monotonic() - self._started.pop(pid, 0.0)
+                if lived > 60:
+                    self._delay = self.restart_delay
+                delay, self._delay = self._delay, min(self._delay * 2, 60.0)
+                logger.warning("worker process %d exited with %d after %.0fs; restarting in %.0fs",
+                               pid, code, lived, delay)
+                time.sleep(delay)
+            self._started.pop(pid, None)
             self._spawn()
         return 0 if self.stopping else exit_code
 
@@ -79,6 +90,7 @@ class Supervisor:
                 sys.stderr.flush()
                 os._exit(code)
         self.children.add(pid)
+        self._started[pid] = time.monotonic()
         logger.info("started worker process %d", pid)
 
     def _forward(self, signum: int, frame: object) -> None:

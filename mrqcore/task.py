@@ -181,7 +181,9 @@ def import_task(path: str) -> type[Task]:
         if exc.name and (module_name == exc.name or module_name.startswith(exc.name + ".")):
             raise TaskNotFoundError(f"task {path!r}: no module named {exc.name!r}") from exc
         raise TaskError(f"task {path!r}: importing {module_name!r} failed: {exc}") from exc
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:
+        # SystemExit too: a module named in job data (``unittest.__main__``) must fail
+        # that job, never end the worker.
         raise TaskError(f"task {path!r}: importing {module_name!r} raised "
                         f"{type(exc).__name__}: {exc}") from exc
     try:

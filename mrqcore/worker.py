@@ -46,6 +46,7 @@ from typing import Any, Callable, Sequence
 import gevent
 import psutil
 
+from . import serialization
 from .context import set_current_worker
 from .exceptions import WorkerInterrupt
 from .execution import RunningJob, perform
@@ -317,16 +318,21 @@ class Worker:
             self._pending_event.clear()
             try:
                 self.store.finish(self.id, batch)
-            except self.store.backend_errors as exc:
+            except Exception as exc:
+                if not self.store.is_transient(exc):
+                    # Something in the batch cannot be written: write the jobs one by one, so
+                    # one poison finish never holds back the others (nor stops this writer).
+                    self._record_one_by_one(batch)
+                    continue
                 # Connection lost, Redis restarting or out of memory: all pass; keep retrying.
-                logger.warning("could not record %d finished jobs (%s); retrying", len(batch), exc)
                 self._pending[:0] = batch
+                logger.warning("could not record %d finished jobs (%s); retrying", len(batch), exc)
                 gevent.sleep(delay)
                 delay = min(delay * 2, 5.0)
                 continue
             except BaseException:
-                # Killed mid-write (worker stopping) or an unexpected error: keep the batch
-                # for the next flush rather than lose how these jobs ended.
+                # Killed mid-write (worker stopping): keep the batch for the next flush
+                # rather than lose how these jobs ended.
                 self._pending[:0] = batch
                 raise
             try:
@@ -336,6 +342,42 @@ class Worker:
             for fin in batch:
                 self.runtime.metric(f"jobs.status.{fin.status}", queue=None)
 
+    def _record_one_by_one(self, batch: list[Finish]) -> None:
+        """Write each finish alone; one that still fails is recorded as ``failed`` with the reason.
+
+        A finish that cannot be written even so stays held by this worker (its inflight
+        entry), so lost-job recovery requeues it once the worker is gone: never lost.
+        """
+        written = []
+        for fin in batch:
+            try:
+                self.store.finish(self.id, [fin])
+                written.append(fin)
+                continue
+            except Exception as exc:
+                if self.store.is_transient(exc):
+                    self._pending.append(fin)  # the whole store is away: the normal retry
+                    continue
+                logger.error("job %s: its %s outcome cannot be recorded (%s: %s); recording it failed",
+                             fin.id, fin.status, type(exc).__name__, exc)
+                reason = f"the job ended {fin.status} but that could not be recorded: {type(exc).__name__}: {exc}"
+            now = repr(time.time())
+            failed = Finish(fin.id, "failed", {
+                "status": "failed", "datedone": now, "dateupdated": now,
+                "exceptiontype": "mrqcore.exceptions.StoreError",
+                "traceback": serialization.safe_text(f"mrqcore.exceptions.StoreError: {reason}")})
+            try:
+                self.store.finish(self.id, [failed])
+                written.append(failed)
+            except Exception:
+                logger.exception("job %s: not even its failure can be recorded; it stays held by worker "
+                                 "%s and is requeued by recovery once this worker is gone", fin.id, self.id)
+        if written:
+            try:
+                self.feed.after_finish(written)
+            except self.store.backend_errors as exc:
+                logger.warning("post-finish clean-up failed (%s)", exc)
+
     def _promoter_loop(self) -> None:
         interval = self.poll_interval
         while True:
@@ -343,6 +385,9 @@ class Worker:
                 _, next_due = self.store.promote_due(time.time())
             except self.store.connection_errors as exc:
                 logger.warning("promoting scheduled jobs failed (%s)", exc)
+                next_due = None
+            except Exception:  # never let one bad pass end promotion (retries, countdowns) for good
+                logger.exception("promoting scheduled jobs failed; trying again")
                 next_due = None
             wait = interval if next_due is None else max(0.0, min(interval, next_due - time.time()))
             gevent.sleep(wait)

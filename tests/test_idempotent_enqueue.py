@@ -47,6 +47,18 @@ def test_same_id_while_started_is_not_queued_again(runtime, start_worker, prefix
     assert _runs(runtime, runs) == {"slow-1": 1}
 
 
+def test_same_id_after_the_job_finished_is_not_queued_again(runtime, run_burst, prefix):
+    # A retry that arrives after the first attempt already ran must not run it twice.
+    runs = prefix + "runs"
+    queue_job(COUNT, {"hash": runs}, job_id="done-1")
+    run_burst()
+    assert Job("done-1").fetch().status == "success"
+    queue_job(COUNT, {"hash": runs}, job_id="done-1")
+    assert runtime.store.client.llen(runtime.keys.queue("default")) == 0
+    run_burst()
+    assert _runs(runtime, runs) == {"done-1": 1}
+
+
 def test_retry_after_a_timeout_on_a_frozen_redis_queues_once(redis_server_factory, prefix,  # noqa: F811
                                                              config_values, run_burst):
     server = redis_server_factory()

@@ -96,8 +96,11 @@ def test_max_concurrency_holds_across_workers(runtime, start_worker):
     redis = runtime.store.client
     for finished in range(6):
         wait_for(lambda: len(lst(runtime, "started")) >= min(finished + 2, 6), message=f"{finished + 2} started")
-        started = sum(1 for j in ids if status(j) == "started")
-        assert started <= 2, f"{started} jobs started at once"
+        # Concurrency as the tasks see it (their own start/done records). A record's status is
+        # not the measure: dequeue marks a batch `started` a moment before admission puts the
+        # jobs over the limit back (`queued`), and on a loaded machine a poll can fall between.
+        running = len(lst(runtime, "started")) - len(lst(runtime, "done"))
+        assert running <= 2, f"{running} jobs running at once"
         redis.rpush(k(runtime, "tokens"), "go")  # let one job end
         wait_for(lambda: len(lst(runtime, "done")) == finished + 1, message=f"{finished + 1} done")
     wait_for(lambda: all(status(j) == "success" for j in ids), message="all success")

@@ -2,8 +2,10 @@
 -- Keys touched (prefix p = ARGV[1]): p..job:{id} (hash), p..q:{queue} (list),
 --   p..scheduled (zset), p..queues (set); publishes on p..notify.
 -- ARGV: prefix, now, then per job: id, queue, due (0 = run now), nfields, field, value, ...
--- A job whose id already holds a live record (queued, started, retry) is skipped,
--- so re-sending the same id never runs a job twice. Returns the skipped ids.
+-- A job whose id already has a record, in any status, is skipped: a caller-chosen id is
+-- queued at most once while its record exists (until the record's TTL), so re-sending
+-- the same id (a retry after an ambiguous timeout) never runs a job twice. Returns the
+-- skipped ids.
 local p = ARGV[1]
 local now = ARGV[2]
 local i = 3
@@ -13,13 +15,9 @@ local seen_queues = {}
 while i <= #ARGV do
   local id, queue, due, nfields = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2]), tonumber(ARGV[i + 3])
   local jobkey = p .. 'job:' .. id
-  local status = redis.call('HGET', jobkey, 'status')
-  if status == 'queued' or status == 'started' or status == 'retry' then
+  if redis.call('EXISTS', jobkey) == 1 then
     table.insert(skipped, id)
   else
-    if status then
-      redis.call('DEL', jobkey, p .. 'joblog:' .. id)
-    end
     local fields = {'status', 'queued', 'queue', queue, 'datequeued', now, 'dateupdated', now}
     for f = 1, nfields * 2 do
       fields[#fields + 1] = ARGV[i + 3 + f]

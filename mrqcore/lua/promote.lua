@@ -2,21 +2,46 @@
 -- zset onto their queue. Any worker may run it; the script is atomic, so each
 -- job is moved exactly once however many workers call it at the same moment.
 -- Keys touched (prefix p = ARGV[1]): p..scheduled (zset), p..job:{id} (hash),
---   p..q:{queue} (list); publishes on p..notify.
+--   p..q:{queue} (list); publishes on p..notify; for a bad member:
+--   p..quarantine:job:{id} (a record that is not a hash, renamed), p..done:{id}.
 -- ARGV: prefix, now, limit.
+-- A member that cannot be promoted never stops the others: a record that is not a
+-- hash is set aside (its data kept) and replaced by a failed record; a record with
+-- no queue, or whose queue key is not a list, ends 'failed' with the reason.
 -- Returns {moved count, score of the next due job or -1}.
 local p, now, limit = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local ids = redis.call('ZRANGEBYSCORE', p .. 'scheduled', '-inf', now, 'LIMIT', 0, limit)
 local moved = 0
+
+local function fail(id, jobkey, reason)
+  redis.call('HSET', jobkey, 'status', 'failed', 'exceptiontype', 'mrqcore.exceptions.MalformedJobError',
+             'traceback', 'mrqcore.exceptions.MalformedJobError: job ' .. id .. ' could not be queued: ' .. reason,
+             'datedone', ARGV[2], 'dateupdated', ARGV[2])
+  redis.call('PUBLISH', p .. 'done:' .. id, 'failed')
+end
+
 for _, id in ipairs(ids) do
   redis.call('ZREM', p .. 'scheduled', id)
   local jobkey = p .. 'job:' .. id
-  local status = redis.call('HGET', jobkey, 'status')
-  if status == 'queued' or status == 'retry' then
+  local status = redis.pcall('HGET', jobkey, 'status')
+  if type(status) == 'table' and status['err'] then
+    local kind = redis.call('TYPE', jobkey)['ok']
+    redis.call('RENAME', jobkey, p .. 'quarantine:job:' .. id)
+    fail(id, jobkey, 'its record was a ' .. kind .. ', not a hash; the value was moved to key ' ..
+         p .. 'quarantine:job:' .. id)
+  elseif status == 'queued' or status == 'retry' then
     local queue = redis.call('HGET', jobkey, 'queue')
-    redis.call('HSET', jobkey, 'status', 'queued', 'dateupdated', ARGV[2])
-    redis.call('RPUSH', p .. 'q:' .. queue, id)
-    moved = moved + 1
+    if not queue then
+      fail(id, jobkey, 'its record has no queue field')
+    else
+      local pushed = redis.pcall('RPUSH', p .. 'q:' .. queue, id)
+      if type(pushed) == 'table' and pushed['err'] then
+        fail(id, jobkey, 'queue key ' .. p .. 'q:' .. queue .. ' is not a list (' .. pushed['err'] .. ')')
+      else
+        redis.call('HSET', jobkey, 'status', 'queued', 'dateupdated', ARGV[2])
+        moved = moved + 1
+      end
+    end
   end
 end
 if moved > 0 then

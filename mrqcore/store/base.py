@@ -445,5 +445,10 @@ class JobStore(JobRecords, QueueStore, WorkerRegistry, MaintenanceStore, RawQueu
         connection, is ``cls(prefix=prefix, **options)``."""
         return cls(prefix=prefix, **options)  # type: ignore[call-arg]
 
+    def is_transient(self, exc: BaseException) -> bool:
+        """True when ``exc`` says the backend is away or busy for now (the same call may succeed
+        later), False when the call itself cannot succeed (a bad record, a bad argument)."""
+        return isinstance(exc, self.connection_errors)
+
     def close(self) -> None:
         """Release connections (the store may be used again: it reconnects)."""

@@ -24,6 +24,7 @@ Nothing else outside ``mrqcore/store/`` may use it (``tests/test_store_door.py``
 """
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from typing import Any, Iterable, Mapping, Sequence
@@ -32,8 +33,8 @@ from urllib.parse import urlparse
 import redis
 
 from ..exceptions import ConfigError
-from ..urls import mask_url
 from ..keys import Keys
+from ..urls import mask_url
 from .base import Finish, JobSpec, JobStore, Waiter
 from .redis_maintenance import RedisMaintenance
 from .redis_pubsub import ChannelSubscriber, PubSubWaiter
@@ -48,6 +49,8 @@ SCHEMES = ("redis", "rediss", "unix")
 _HOT_SCRIPTS = ("enqueue", "dequeue", "finish", "promote")
 
 _pools: list[redis.ConnectionPool] = []
+
+logger = logging.getLogger("mrqc.store")
 
 
 class RedisJobStore(
@@ -68,6 +71,8 @@ class RedisJobStore(
         self.keys = Keys(prefix)
         self.prefix = prefix
         self._scripts = {name: load_script(client, name) for name in _HOT_SCRIPTS}
+        #: queue name -> when its unreadable key was last logged
+        self._bad_queues_logged: dict[str, float] = {}
         self._local = threading.local()
 
     @classmethod
@@ -89,12 +94,35 @@ class RedisJobStore(
     def dequeue(self, worker_id: str, queues: Sequence[str], count: int, now: float) -> list[tuple[str, dict[str, str]]]:
         if count <= 0 or not queues:
             return []
-        flat = self._scripts["dequeue"](args=[self.prefix, worker_id, repr(now), count, *queues])
+        flat, bad = self._scripts["dequeue"](args=[self.prefix, worker_id, repr(now), count, *queues])
+        if bad:
+            self._report_bad_queues(bad, now)
         out = []
         for i in range(0, len(flat), 2):
             pairs = flat[i + 1]
             out.append((flat[i], dict(zip(pairs[::2], pairs[1::2]))))
         return out
+
+    #: error replies that mean "not now" rather than "never" (out of memory, a busy script,
+    #: a replica that is not writable yet, a failover in progress)
+    TRANSIENT_REPLIES = ("OOM", "BUSY", "READONLY", "MASTERDOWN", "TRYAGAIN", "CLUSTERDOWN", "LOADING",
+                         "NOREPLICAS")
+
+    def is_transient(self, exc: BaseException) -> bool:
+        if isinstance(exc, redis.AuthenticationError):  # a ConnectionError to redis-py, but final
+            return False
+        if isinstance(exc, self.connection_errors):
+            return True
+        return isinstance(exc, redis.ResponseError) and str(exc).startswith(self.TRANSIENT_REPLIES)
+
+    def _report_bad_queues(self, bad: Sequence[str], now: float) -> None:
+        """Log each unreadable queue key (not a list) at most once a minute: it is skipped, never fatal."""
+        for queue, error in zip(bad[::2], bad[1::2]):
+            if now - self._bad_queues_logged.get(queue, 0.0) >= 60.0:
+                self._bad_queues_logged[queue] = now
+                logger.error("queue %r cannot be read and is skipped: key %s is not a list (%s); "
+                             "delete or rename that key to serve the queue again",
+                             queue, self.keys.queue(queue), error)
 
     def finish(self, worker_id: str, finishes: Sequence[Finish]) -> None:
         if not finishes:
@@ -237,6 +265,11 @@ def connect(url: str, **options: Any) -> redis.Redis:
                                    "(use redis://, rediss:// or unix://)")
     options.setdefault("health_check_interval", 30)
     try:
+        # surrogateescape: a byte that is not UTF-8 in a record (written by another program, or
+        # corrupted) decodes to a lone surrogate instead of failing the whole reply, so only the
+        # job holding it fails (MalformedJobError, naming the field), and it encodes back to the
+        # same byte if written again.
+        options.setdefault("encoding_errors", "surrogateescape")
         pool = redis.ConnectionPool.from_url(url, decode_responses=True, **options)
     except (ValueError, TypeError) as exc:
         raise ConfigError("redis", f"cannot parse {mask_url(url)!r}: {mask_url(str(exc))}") from exc

@@ -54,7 +54,8 @@ class RedisWorkerRegistry(RedisStoreBase, WorkerRegistry):
         # A full-pass scan (never on a hot path): inflight sets whose worker has no heartbeat entry.
         start = len(self.keys.inflight(""))
         out = []
-        for key in self.client.scan_iter(match=self.keys.inflight("*"), count=1000):
+        # Only zsets: a stray key under the same name (``inflight:garbage``) is not ours to read.
+        for key in self.client.scan_iter(match=self.keys.inflight("*"), count=1000, _type="zset"):
             worker_id = key[start:]
             if self.client.zscore(self.keys.workers, worker_id) is not None:
                 continue

@@ -82,3 +82,12 @@ class RetryToOddQueue(Task):
 
     def run(self, params):
         retry_current_job(delay=3600, queue="q-" + SURROGATE_NAME)
+
+
+class ClobberOwnRecord(Task):
+    """Turns its own job record into a string while it runs: its finish cannot be written."""
+
+    def run(self, params):
+        job = get_current_job()
+        connections.redis.set(job.runtime.keys.job(job.id), "clobbered")
+        return "done"
