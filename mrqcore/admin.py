@@ -3,7 +3,7 @@
 Every function takes an optional ``runtime`` (default: the current one) and
 returns plain JSON-ready values (str, int, float, None, lists, dicts); dates
 are epoch seconds (float). The job functions scan every job record
-(``store.iter_ids`` plus pipelined ``HMGET``), so they cost O(jobs in Redis):
+(``store.iter_ids`` plus ``store.get_many`` in batches), so they cost O(jobs stored):
 fine for an operator or a dashboard, never for a hot path.
 
 Filters (``find_jobs``, ``requeue_jobs``, ``cancel_jobs``): ``status``,
@@ -77,19 +77,12 @@ def list_workers(*, runtime: Runtime | None = None) -> list[dict[str, Any]]:
     ``jobs_done``, ``current_jobs`` (list), ``rss_mb``, ``started``.
     """
     runtime = runtime or get_runtime()
-    keys = runtime.keys
-    client = runtime.redis
     now = time.time()
     lost_after = float(runtime.config.worker_lost_after)
-    entries = client.zrevrange(keys.workers, 0, -1, withscores=True)
-    pipe = client.pipeline(transaction=False)
-    for worker_id, _ in entries:
-        pipe.hgetall(keys.worker(worker_id))
-        pipe.zcard(keys.inflight(worker_id))
-    replies = pipe.execute()
+    entries = sorted(runtime.store.worker_heartbeats().items(), key=lambda e: e[1], reverse=True)
+    reports = runtime.store.worker_reports([worker_id for worker_id, _ in entries])
     out = []
-    for index, (worker_id, heartbeat) in enumerate(entries):
-        report, inflight = replies[2 * index], replies[2 * index + 1]
+    for (worker_id, heartbeat), (report, inflight) in zip(entries, reports):
         row: dict[str, Any] = {"id": worker_id, "alive": heartbeat >= now - lost_after,
                                "last_heartbeat": heartbeat, "inflight": int(inflight)}
         for name in ("status", "host"):
@@ -214,16 +207,11 @@ def _select(what: str, runtime: Runtime, status: Filter, queue: Filter, path: Fi
 
 
 def _scan(runtime: Runtime, fields: Sequence[str]) -> Iterator[tuple[str, dict[str, str]]]:
-    """Every job record's ``fields``, read in pipelined batches; records gone meanwhile are skipped."""
-    keys = runtime.keys
+    """Every job record's ``fields``, read in batches; records gone meanwhile are skipped."""
     batch: list[str] = []
 
     def flush() -> Iterator[tuple[str, dict[str, str]]]:
-        pipe = runtime.redis.pipeline(transaction=False)
-        for job_id in batch:
-            pipe.hmget(keys.job(job_id), list(fields))
-        for job_id, values in zip(batch, pipe.execute()):
-            record = {f: v for f, v in zip(fields, values) if v is not None}
+        for job_id, record in zip(batch, runtime.store.get_many(batch, fields)):
             if record:
                 yield job_id, record
 

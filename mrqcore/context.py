@@ -133,7 +133,10 @@ log.setLevel(logging.DEBUG)
 class Connections:
     """Lazily built connections, shared by every job in the process.
 
-    ``connections.redis`` is the mrqc Redis client. Add your own::
+    ``connections.redis`` is the current runtime's Redis client (its store's
+    ``client``): the one sanctioned way for task code to reach Redis directly
+    (mrqc itself only goes through the store). With a store that is not Redis
+    it raises AttributeError. Add your own::
 
         connections.register("search", lambda config: Elasticsearch(...))
         connections.search  # built on first use, then reused
@@ -141,7 +144,7 @@ class Connections:
 
     def __init__(self) -> None:
         self._factories: dict[str, Callable[["Config"], Any]] = {
-            "redis": lambda config: get_runtime().redis,
+            "redis": lambda config: _redis_client(),
         }
         self._built: dict[str, Any] = {}
 
@@ -157,7 +160,7 @@ class Connections:
         if name.startswith("_"):
             raise AttributeError(name)
         if name == "redis":  # always the current runtime's, never a stale copy
-            return get_runtime().redis
+            return _redis_client()
         if name not in self._built:
             factory = self._factories.get(name)
             if factory is None:
@@ -165,6 +168,14 @@ class Connections:
                                      f"known: {sorted(self._factories)}")
             self._built[name] = factory(get_runtime().config)
         return self._built[name]
+
+
+def _redis_client() -> Any:
+    store = get_runtime().store
+    client = getattr(store, "client", None)
+    if client is None:
+        raise AttributeError(f"connections.redis: the job store ({type(store).__name__}) is not Redis")
+    return client
 
 
 connections = Connections()

@@ -71,5 +71,5 @@ def stop_embedded(directory: str) -> None:
 
 
 def _release_all() -> None:
-    from . import runtime
-    runtime.close_all_pools()
+    from .store.redis import close_all_pools
+    close_all_pools()

@@ -10,7 +10,6 @@ Both work outside a worker too (they use the current runtime).
 """
 from __future__ import annotations
 
-import importlib.resources
 import logging
 from typing import Any
 
@@ -25,15 +24,17 @@ def ratelimit(key: str, limit: int, per: float = 1, redis: Any = None) -> int:
     Up to ``limit`` actions are allowed per window of ``per`` seconds. The first
     call of a window returns ``limit``, the ``limit``-th returns 1, every later
     call in the same window returns 0: go ahead when the answer is non-zero.
-    Algorithm: a fixed window (``floor(redis_time / per)``) counted with INCR in
-    one Lua script (``lua/ratelimit.lua``), so it is atomic across processes and
-    machines and uses Redis's clock; the counter expires with its window. A
+    Algorithm: a fixed window (``floor(server_time / per)``) counted atomically by
+    the store (``store.ratelimit``; on Redis one Lua script, ``lua/ratelimit.lua``),
+    so it holds across processes and machines and uses the server's clock; the
+    counter expires with its window. A
     fixed window can let up to ``2 * limit`` actions through across a window
     boundary; it never lets more than ``limit`` through inside one window.
     Calls that get 0 still count (they do not reset anything).
 
-    ``redis`` is a client to use instead of the runtime's (keys still get the
-    runtime's ``redis_prefix``). The key is ``{prefix}ratelimit:{key}:{window}``.
+    ``redis`` is a redis-py client (``decode_responses=True``) to count on instead
+    of the runtime's store (keys still get the runtime's ``redis_prefix``). The
+    Redis key is ``{prefix}ratelimit:{key}:{window}``.
     """
     if not isinstance(key, str) or not key:
         raise ValueError(f"ratelimit key must be a non-empty str, got {key!r}")
@@ -44,9 +45,11 @@ def ratelimit(key: str, limit: int, per: float = 1, redis: Any = None) -> int:
     if isinstance(per, bool) or not isinstance(per, (int, float)) or per <= 0:
         raise ValueError(f"ratelimit per must be a number of seconds > 0, got {per!r}")
     runtime = get_runtime()
-    client = redis if redis is not None else runtime.redis
-    script = _ratelimit_script(client)
-    return int(script(args=[runtime.config.redis_prefix, key, limit, repr(float(per))]))
+    store = runtime.store
+    if redis is not None:
+        from .store.redis import RedisJobStore
+        store = RedisJobStore(redis, runtime.config.redis_prefix)
+    return store.ratelimit(key, limit, float(per))
 
 
 def metric(name: str, incr: int = 1, **kwargs: Any) -> None:
@@ -67,17 +70,6 @@ def safe_metric(runtime: Runtime, name: str, incr: int = 1, **kwargs: Any) -> No
         runtime.metric(name, incr, **kwargs)
     except Exception:  # the hook is user code; metrics must not stop the worker
         logger.exception("metric_hook failed on %r", name)
-
-
-_scripts: dict[int, Any] = {}
-
-
-def _ratelimit_script(client: Any) -> Any:
-    script = _scripts.get(id(client))
-    if script is None:
-        text = importlib.resources.files("mrqcore").joinpath("lua/ratelimit.lua").read_text()
-        script = _scripts[id(client)] = client.register_script(text)
-    return script
 
 
 __all__ = ["ratelimit", "metric", "safe_metric"]

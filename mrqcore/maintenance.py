@@ -2,23 +2,24 @@
 
 What a pass does:
 
-* **lost workers**: a worker whose last heartbeat (zset ``{p}workers``) is
-  older than ``worker_lost_after`` seconds is dead (SIGKILL, power off, lost
-  network). Every job it held (its ``{p}inflight:{worker}`` zset) that is still
-  ``started`` by it is requeued through ``requeue.lua`` with ``force``, and its
+* **lost workers**: a worker whose last heartbeat (``store.worker_heartbeats``)
+  is older than ``worker_lost_after`` seconds is dead (SIGKILL, power off, lost
+  network). Every job it held (``store.inflight``) that is still ``started`` by
+  it is requeued through ``store.requeue`` with ``force``, and its
   ``requeue_history`` gets ``"worker W lost (no heartbeat for Ns)"``. The dead
-  worker's entries are then removed. A short Redis lock per dead worker keeps
-  two recoveries from working on it at once, and ``requeue.lua`` is atomic and
-  refuses an already-queued job, so each lost job is requeued exactly once.
+  worker is then unregistered. A short store lock (``try_lock``) per dead
+  worker keeps two recoveries from working on it at once, and ``requeue`` is
+  atomic and refuses an already-queued job, so each lost job is requeued
+  exactly once.
 * **interrupted jobs**: a worker stopped by SIGTERM (or two SIGINTs) records
-  its running jobs as ``interrupt``; the same MULTI adds their ids to the zset
-  ``{p}interrupted`` (``RedisJobStore.finish``). A pass requeues them (note
-  ``"interrupted on worker W"``); ``recover_interrupted.lua`` prunes ids whose
-  job has moved on, atomically with checking their status.
+  its running jobs as ``interrupt``; the same atomic ``store.finish`` marks
+  them for recovery. A pass requeues them (note ``"interrupted on worker W"``);
+  ``store.pop_interrupted`` drops ids whose job has moved on, atomically with
+  checking their status.
 * **cleaning** (a "full" pass, at start and every ``full_every`` seconds):
-  inflight sets of workers absent from ``{p}workers`` (a worker killed before
-  its first heartbeat) are recovered like lost workers, and ids in
-  ``{p}scheduled`` whose record has expired are dropped.
+  jobs held by workers that never sent a heartbeat (``store.orphan_holders``:
+  killed before their first one) are recovered like lost workers, and ids in
+  the scheduled set whose record has expired are dropped.
 
 Clocks: heartbeats carry the worker's clock and recovery compares them with
 its own, so hosts must agree on the time to well under ``worker_lost_after``.
@@ -28,14 +29,11 @@ keep ``worker_lost_after`` many times ``heartbeat_interval``.
 """
 from __future__ import annotations
 
-import importlib.resources
 import logging
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable
-
-import redis
 
 from .runtime import Runtime, get_runtime
 
@@ -84,8 +82,6 @@ class Recovery:
         self.interval = interval if interval is not None else min(5.0, max(0.2, lost_after / 2))
         self.full_every = full_every
         self._token = uuid.uuid4().hex
-        self._script = self.runtime.redis.register_script(
-            importlib.resources.files("mrqcore").joinpath("lua/recover_interrupted.lua").read_text())
 
     # --- public ---------------------------------------------------------------------
 
@@ -127,7 +123,7 @@ class Recovery:
                 self.run_once(now, full=full)
                 if full:
                     last_full = now
-            except redis.RedisError as exc:
+            except self.runtime.store.backend_errors as exc:
                 logger.warning("recovery pass failed (%s); retrying", exc)
             except Exception:  # keep the service alive; the next pass may succeed
                 logger.exception("recovery pass failed")
@@ -135,56 +131,39 @@ class Recovery:
     # --- lost workers ---------------------------------------------------------------
 
     def _dead_workers(self, now: float) -> dict[str, float | None]:
-        keys = self.runtime.keys
-        stale = self.runtime.redis.zrangebyscore(keys.workers, "-inf", now - self.lost_after, withscores=True)
-        return {wid: score for wid, score in stale if wid != self.worker_id}
+        stale = self.runtime.store.worker_heartbeats(before=now - self.lost_after)
+        return {wid: beat for wid, beat in stale.items() if wid != self.worker_id}
 
     def _orphan_inflight_workers(self, now: float, known: dict[str, float | None]) -> dict[str, float | None]:
-        """Workers with an inflight set but no heartbeat entry, idle for ``lost_after`` (full pass only)."""
-        keys = self.runtime.keys
-        client = self.runtime.redis
-        start = len(keys.inflight(""))
-        out: dict[str, float | None] = {}
-        for key in client.scan_iter(match=keys.inflight("*"), count=1000):
-            worker_id = key[start:]
-            if worker_id in known or worker_id == self.worker_id:
-                continue
-            if client.zscore(keys.workers, worker_id) is not None:
-                continue  # heartbeating (or already in the stale list)
-            newest = client.zrange(key, -1, -1, withscores=True)
-            if newest and newest[0][1] < now - self.lost_after:
-                out[worker_id] = None
-        return out
+        """Workers holding jobs with no heartbeat entry, idle for ``lost_after`` (full pass only)."""
+        return {wid: None for wid in self.runtime.store.orphan_holders(now - self.lost_after)
+                if wid not in known and wid != self.worker_id}
 
     def _recover_worker(self, worker_id: str, last_seen: float | None, now: float,
                         report: RecoveryReport) -> None:
-        keys = self.runtime.keys
-        client = self.runtime.redis
         store = self.runtime.store
-        lock = keys.lock(f"recover:{worker_id}")
-        if not client.set(lock, self._token, nx=True, ex=max(10, int(self.lost_after * 4))):
+        lock = f"recover:{worker_id}"
+        if not store.try_lock(lock, self._token, max(10.0, self.lost_after * 4)):
             return  # another process is recovering this worker
         try:
-            score = client.zscore(keys.workers, worker_id)
+            score = store.worker_heartbeats().get(worker_id)
             if score is not None and score >= now - self.lost_after:
                 return  # it heartbeat again meanwhile: alive after all
             silence = f"{now - score:.0f}s" if score is not None else "ever, or longer than its record"
             note = f"worker {worker_id} lost (no heartbeat for {silence})"
-            inflight = keys.inflight(worker_id)
-            for job_id in client.zrange(inflight, 0, -1):
-                status, holder = client.hmget(keys.job(job_id), ["status", "worker"])
-                if status == "started" and holder == worker_id:
+            held = store.inflight(worker_id)
+            records = store.get_many(held, ("status", "worker"))
+            stale = []
+            for job_id, record in zip(held, records):
+                if record and record.get("status") == "started" and record.get("worker") == worker_id:
                     if store.requeue(job_id, now, force=True, note=note):
                         report.requeued_lost.append(job_id)
                         logger.warning("requeued job %s: %s", job_id, note)
                         continue
                 # Not (or no longer) this worker's job, or already requeued: drop the stale entry.
-                if client.zrem(inflight, job_id):
-                    report.cleaned_inflight += 1
-            pipe = client.pipeline(transaction=True)
-            pipe.zrem(keys.workers, worker_id)
-            pipe.delete(keys.worker(worker_id))
-            pipe.execute()
+                stale.append(job_id)
+            report.cleaned_inflight += store.drop_inflight(worker_id, stale)
+            store.unregister_worker(worker_id)
             report.lost_workers.append(worker_id)
         finally:
             self._unlock(lock)
@@ -192,18 +171,18 @@ class Recovery:
     # --- interrupted jobs -----------------------------------------------------------
 
     def _requeue_interrupted(self, now: float, report: RecoveryReport) -> None:
-        keys = self.runtime.keys
-        client = self.runtime.redis
-        if not client.exists(keys.interrupted):
+        store = self.runtime.store
+        # Look first (one round trip per pass when nothing was interrupted; it also prunes
+        # ids whose job moved on), then again under the lock: only the lock holder requeues.
+        if not store.pop_interrupted(INTERRUPTED_BATCH):
             return
-        lock = keys.lock("recover:interrupted")
-        if not client.set(lock, self._token, nx=True, ex=30):
+        lock = "recover:interrupted"
+        if not store.try_lock(lock, self._token, 30.0):
             return
         try:
-            flat = self._script(args=[self.runtime.config.redis_prefix, INTERRUPTED_BATCH])
-            for job_id, worker_id in zip(flat[::2], flat[1::2]):
+            for job_id, worker_id in store.pop_interrupted(INTERRUPTED_BATCH):
                 note = f"interrupted on worker {worker_id or '?'}, requeued automatically"
-                if self.runtime.store.requeue(job_id, now, note=note):
+                if store.requeue(job_id, now, note=note):
                     report.requeued_interrupted.append(job_id)
                     logger.info("requeued interrupted job %s", job_id)
         finally:
@@ -213,11 +192,10 @@ class Recovery:
 
     def _clean_scheduled(self) -> int:
         """Drop ids from the scheduled set whose record no longer exists."""
-        keys = self.runtime.keys
-        client = self.runtime.redis
+        store = self.runtime.store
         cleaned = 0
         batch: list[str] = []
-        for job_id, _ in client.zscan_iter(keys.scheduled, count=500):
+        for job_id in store.scheduled_ids():
             batch.append(job_id)
             if len(batch) >= 500:
                 cleaned += self._drop_missing(batch)
@@ -227,36 +205,15 @@ class Recovery:
         return cleaned
 
     def _drop_missing(self, ids: list[str]) -> int:
-        keys = self.runtime.keys
-        client = self.runtime.redis
-        pipe = client.pipeline(transaction=False)
-        for job_id in ids:
-            pipe.exists(keys.job(job_id))
-        missing = [job_id for job_id, found in zip(ids, pipe.execute()) if not found]
-        if not missing:
-            return 0
-        # WATCH the records: if an enqueue re-creates one of these ids meanwhile, EXEC
-        # fails and nothing is dropped (the next full pass looks again).
-        try:
-            with client.pipeline(transaction=True) as pipe:
-                pipe.watch(*[keys.job(job_id) for job_id in missing])
-                pipe.multi()
-                pipe.zrem(keys.scheduled, *missing)
-                return int(pipe.execute()[0])
-        except redis.WatchError:
-            return 0
+        store = self.runtime.store
+        missing = [job_id for job_id, record in zip(ids, store.get_many(ids, ("status",))) if record is None]
+        return store.drop_scheduled_without_record(missing) if missing else 0
 
     def _unlock(self, lock: str) -> None:
         """Release a lock only if this instance still holds it (it may have expired and moved on)."""
-        client = self.runtime.redis
         try:
-            with client.pipeline(transaction=True) as pipe:
-                pipe.watch(lock)
-                if pipe.get(lock) == self._token:
-                    pipe.multi()
-                    pipe.delete(lock)
-                    pipe.execute()
-        except redis.RedisError:
+            self.runtime.store.unlock(lock, self._token)
+        except self.runtime.store.backend_errors:
             pass  # it expires on its own
 
 

@@ -10,23 +10,22 @@ Public API (the admin CLI and the dashboard call these)::
 
 Subqueues: a queue name with ``/`` (``crawl/site1``) is an ordinary queue; a
 worker listening on ``crawl/`` serves every known ``crawl/...`` queue, expanded
-against the ``{prefix}queues`` set every ``poll_interval`` seconds. Pausing
+against the store's known queues every ``poll_interval`` seconds. Pausing
 ``crawl/`` pauses every subqueue of it.
 
 max_concurrency: a task whose setting ``max_concurrency`` is N never has more
 than N jobs started at once across all workers. A dequeued job over the limit
-goes back to the tail of its queue, still ``queued``; see ``lua/concurrency.lua``
-for how the per-task slot set survives worker crashes.
+goes back to the tail of its queue, still ``queued``; see ``store.acquire_slots``
+(``lua/concurrency.lua`` for Redis) for how the per-task slot set survives worker crashes.
 
 ``WorkerFeed`` is what the worker's main loop calls to get jobs; it is not meant
 for other callers.
 """
 from __future__ import annotations
 
-import importlib.resources
 import logging
 import time
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from .helpers import safe_metric
 from .raw import RawFeeder, is_raw_queue, raw_queue_for, raw_recovery_service
@@ -50,25 +49,18 @@ def pause_queue(name: str, *, runtime: Runtime | None = None) -> None:
     Queueing onto a paused queue still works.
     """
     _check_name(name)
-    runtime = runtime or get_runtime()
-    runtime.redis.sadd(runtime.keys.paused, name)
+    (runtime or get_runtime()).store.pause_queue(name)
 
 
 def resume_queue(name: str, *, runtime: Runtime | None = None) -> None:
     """Undo ``pause_queue(name)`` and wake idle workers. Resuming a queue that is not paused does nothing."""
     _check_name(name)
-    runtime = runtime or get_runtime()
-    keys = runtime.keys
-    pipe = runtime.redis.pipeline(transaction=True)
-    pipe.srem(keys.paused, name)
-    pipe.publish(keys.notify_channel, 1)
-    pipe.execute()
+    (runtime or get_runtime()).store.resume_queue(name)
 
 
 def paused_queues(*, runtime: Runtime | None = None) -> list[str]:
     """Names of paused queues (and roots), sorted."""
-    runtime = runtime or get_runtime()
-    return sorted(runtime.redis.smembers(runtime.keys.paused))
+    return sorted((runtime or get_runtime()).store.paused_queues())
 
 
 def queue_size(name: str, *, runtime: Runtime | None = None) -> int:
@@ -122,13 +114,11 @@ def expand_queues(names: Sequence[str], known: Sequence[str] | set[str]) -> list
 
 
 class ConcurrencyLimiter:
-    """Admits dequeued jobs under their task's ``max_concurrency`` (``lua/concurrency.lua``)."""
+    """Admits dequeued jobs under their task's ``max_concurrency`` (``store.acquire_slots``)."""
 
     def __init__(self, runtime: Runtime, worker_id: str) -> None:
         self.runtime = runtime
         self.worker_id = worker_id
-        self._script = runtime.redis.register_script(
-            importlib.resources.files("mrqcore").joinpath("lua/concurrency.lua").read_text())
         #: job id -> task path, for jobs holding a slot in this worker
         self._holding: dict[str, str] = {}
 
@@ -140,19 +130,19 @@ class ConcurrencyLimiter:
 
     def admit(self, jobs: list[tuple[str, dict[str, str]]], now: float) -> tuple[list[tuple[str, dict[str, str]]], int]:
         """Split jobs into (admitted, number put back on their queue)."""
-        limited = [(job_id, record, self.limit_of(record.get("path", ""))) for job_id, record in jobs]
+        limited = [(job_id, record.get("path", ""), self.limit_of(record.get("path", "")), record.get("queue", ""))
+                   for job_id, record in jobs]
         limited = [entry for entry in limited if entry[2] > 0]
         if not limited:
             return jobs, 0
-        args: list[Any] = [self.runtime.store.prefix, self.worker_id, repr(now),
-                           repr(self.runtime.config.worker_lost_after)]
-        for job_id, record, limit in limited:
-            args += (job_id, record.get("path", ""), limit, record.get("queue", ""))
-        flags = self._script(args=args)
-        rejected = {job_id for (job_id, _, _), flag in zip(limited, flags) if not int(flag)}
-        for (job_id, record, _), flag in zip(limited, flags):
-            if int(flag):
-                self._holding[job_id] = record.get("path", "")
+        flags = self.runtime.store.acquire_slots(self.worker_id, now, float(self.runtime.config.worker_lost_after),
+                                                 limited)
+        rejected = set()
+        for (job_id, path, _, _), admitted in zip(limited, flags):
+            if admitted:
+                self._holding[job_id] = path
+            else:
+                rejected.add(job_id)
         return [job for job in jobs if job[0] not in rejected], len(rejected)
 
     def release(self, finishes: Sequence["Finish"]) -> None:
@@ -160,12 +150,8 @@ class ConcurrencyLimiter:
         done = [(fin.id, self._holding[fin.id]) for fin in finishes if fin.id in self._holding]
         if not done:
             return
-        keys = self.runtime.keys
-        pipe = self.runtime.redis.pipeline(transaction=False)
-        for job_id, path in done:
-            pipe.zrem(keys.running(path), job_id)
         try:
-            pipe.execute()
+            self.runtime.store.release_slots(done)
         except self.runtime.store.connection_errors as exc:
             logger.warning("could not release %d max_concurrency slots (%s)", len(done), exc)
         for job_id, _ in done:  # only now: a kill mid-way makes the worker record the batch again
@@ -204,11 +190,7 @@ class WorkerFeed:
         if not self._has_roots:
             return self.configured
         if now - self._refreshed_at >= self.runtime.config.poll_interval:
-            redis, keys = self.runtime.redis, self.runtime.keys
-            pipe = redis.pipeline(transaction=False)
-            pipe.smembers(keys.queues)
-            pipe.smembers(keys.paused)
-            known, paused = pipe.execute()
+            known, paused = self.runtime.store.queue_state()
             roots_paused = {q for q in paused if q.endswith("/")}
             self._expanded = [q for q in expand_queues(self.configured, known)
                               if not any(q.startswith(root) for root in roots_paused)]
@@ -252,7 +234,7 @@ class WorkerFeed:
 
 
 def _known(runtime: Runtime) -> set[str]:
-    return set(runtime.redis.smembers(runtime.keys.queues))
+    return set(runtime.store.known_queues())
 
 
 def _check_name(name: str) -> None:

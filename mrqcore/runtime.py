@@ -17,27 +17,21 @@ import logging
 import os
 import threading
 from typing import Any, Callable
-from urllib.parse import urlparse
-
-import redis
 
 from .config import Config, resolve_callable
-from .exceptions import ConfigError
 from .keys import Keys
-from .store.redis import RedisJobStore
+from .store import JobStore, open_store
 
-_pools: list[redis.ConnectionPool] = []
 _current: "Runtime | None" = None
 _current_lock = threading.Lock()
 
 
 class Runtime:
-    """Config + Redis client + store + task loader, built lazily from one Config."""
+    """Config + store + task loader, built lazily from one Config."""
 
     def __init__(self, config: Config | None = None) -> None:
         self.config = config or Config.load()
-        self._redis: redis.Redis | None = None
-        self._store: RedisJobStore | None = None
+        self._store: JobStore | None = None
         self._lock = threading.RLock()
         self.metric_hook: Callable[..., Any] | None = resolve_callable(self.config.metric_hook, "metric_hook")
         from .task import TaskLoader
@@ -45,7 +39,8 @@ class Runtime:
 
     @property
     def keys(self) -> Keys:
-        return self.store.keys
+        """Redis key names under this runtime's prefix (for inspection; the store owns the keys)."""
+        return Keys(self.config.redis_prefix)
 
     @property
     def redis_url(self) -> str:
@@ -59,19 +54,12 @@ class Runtime:
         return "unix://" + embedded_socket(directory)
 
     @property
-    def redis(self) -> redis.Redis:
-        if self._redis is None:
-            with self._lock:
-                if self._redis is None:
-                    self._redis = connect(self.redis_url)
-        return self._redis
-
-    @property
-    def store(self) -> RedisJobStore:
+    def store(self) -> JobStore:
+        """The job store, opened on first use from ``redis_url`` (``mrqcore.store.open_store``)."""
         if self._store is None:
             with self._lock:
                 if self._store is None:
-                    self._store = RedisJobStore(self.redis, self.config.redis_prefix)
+                    self._store = open_store(self.redis_url, self.config.redis_prefix)
         return self._store
 
     def metric(self, name: str, incr: int = 1, **kwargs: Any) -> None:
@@ -83,30 +71,9 @@ class Runtime:
                 logging.getLogger("mrqc.metrics").exception("metric hook failed for %r", name)
 
     def close(self) -> None:
-        if self._redis is not None:
-            self._redis.connection_pool.disconnect()
-
-
-def connect(url: str) -> redis.Redis:
-    """A decoded-responses Redis client for ``url``; a bad URL is a ConfigError naming 'redis'."""
-    scheme = urlparse(url).scheme
-    if scheme not in ("redis", "rediss", "unix"):
-        raise ConfigError("redis", f"unsupported URL scheme {scheme!r} in {url!r} "
-                                   "(use redis://, rediss:// or unix://)")
-    try:
-        pool = redis.ConnectionPool.from_url(url, decode_responses=True, health_check_interval=30)
-    except ValueError as exc:
-        raise ConfigError("redis", f"cannot parse {url!r}: {exc}") from exc
-    _pools.append(pool)
-    return redis.Redis(connection_pool=pool)
-
-
-def close_all_pools() -> None:
-    for pool in _pools:
-        try:
-            pool.disconnect()
-        except Exception:  # at exit, a pool may already be half torn down
-            pass
+        """Release the store's connections (it reconnects if used again)."""
+        if self._store is not None:
+            self._store.close()
 
 
 def get_runtime() -> Runtime:

@@ -11,9 +11,9 @@ Entries come from the ``scheduler_tasks`` setting (MRQ's ``SCHEDULER_TASKS``)::
 A scheduler runs inside a worker (``mrqc worker --scheduler``) or alone
 (``mrqc scheduler``). Several may run at once, for availability: every due
 run is queued exactly once, because a scheduler claims it and queues its job
-in one Redis transaction (WATCH on the entry's "last due" marker, then MULTI:
-advance the marker + enqueue). The job id is derived from (entry, due time),
-so the enqueue itself is idempotent too.
+in one store transaction (``store.claim_schedule``; on Redis: WATCH on the
+entry's "last due" marker, then MULTI: advance the marker + enqueue). The job
+id is derived from (entry, due time), so the enqueue itself is idempotent too.
 
 Due times are absolute, so every scheduler computes the same ones:
 
@@ -42,8 +42,6 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
-
-import redis
 
 from . import serialization
 from .config import _suggest
@@ -296,7 +294,7 @@ class Scheduler:
             now = time.time()
             try:
                 self.tick(now)
-            except redis.RedisError as exc:
+            except self.runtime.store.backend_errors as exc:
                 logger.warning("scheduler tick failed (%s); retrying", exc)
             nxt = self.next_wakeup(now)
             wait = poll if nxt is None else min(poll, max(0.0, nxt - time.time()))
@@ -312,35 +310,20 @@ class Scheduler:
     # --- the claim ----------------------------------------------------------------
 
     def _claim(self, entry: ScheduleEntry, due: float, now: float) -> QueuedRun | None:
-        """Advance the entry's marker to ``due`` and queue its job, in one transaction.
-
-        WATCH makes the check-then-write atomic: if another scheduler moved the
-        marker meanwhile, EXEC fails and we look again (it has queued the run).
-        """
-        store = self.runtime.store
-        key = store.keys.schedule_last(entry.id)
+        """Advance the entry's marker to ``due`` and queue its job, in one transaction
+        (``store.claim_schedule``): if another scheduler moved the marker first, it queued the run."""
         queue = entry.queue or self.runtime.tasks.settings(entry.path).get("queue") \
             or self.runtime.config.default_queue
         job_id = entry.job_id(due)
-        for _ in range(5):
-            with store.redis.pipeline(transaction=True) as pipe:
-                try:
-                    pipe.watch(key)
-                    last = pipe.get(key)
-                    if last is not None and float(last) >= due:
-                        self._claimed[entry.id] = float(last)
-                        return None
-                    will_queue = last is not None or entry.catch_up
-                    pipe.multi()
-                    pipe.set(key, repr(due), ex=entry.marker_ttl(due))
-                    if will_queue:
-                        store.enqueue_in(pipe, [self._spec(entry, due, queue, job_id)], now)
-                    pipe.execute()
-                except redis.WatchError:
-                    continue
-            self._claimed[entry.id] = due
-            return QueuedRun(entry, due, job_id, queue) if will_queue else None
-        return None
+        claimed, last = self.runtime.store.claim_schedule(
+            entry.id, due, entry.marker_ttl(due), [self._spec(entry, due, queue, job_id)], now,
+            queue_first=entry.catch_up)
+        if not claimed:
+            if last is not None:
+                self._claimed[entry.id] = last
+            return None
+        self._claimed[entry.id] = due
+        return QueuedRun(entry, due, job_id, queue) if last is not None or entry.catch_up else None
 
     def _spec(self, entry: ScheduleEntry, due: float, queue: str, job_id: str) -> JobSpec:
         fields = {"path": entry.path, "params": serialization.dumps(dict(entry.params), "params").decode(),

@@ -30,7 +30,6 @@ import gevent
 import gevent.event
 import gevent.lock
 import psutil
-import redis
 
 from . import middleware
 from .context import set_current_worker
@@ -248,7 +247,7 @@ class Worker:
             self._pending_event.clear()
             try:
                 self.store.finish(self.id, batch)
-            except redis.RedisError as exc:
+            except self.store.backend_errors as exc:
                 # Connection lost, Redis restarting or out of memory: all pass; keep retrying.
                 logger.warning("could not record %d finished jobs (%s); retrying", len(batch), exc)
                 self._pending[:0] = batch
@@ -262,7 +261,7 @@ class Worker:
                 raise
             try:
                 self.feed.after_finish(batch)
-            except redis.RedisError as exc:  # releases are safe to redo; recovery redoes them
+            except self.store.backend_errors as exc:  # releases are safe to redo; recovery redoes them
                 logger.warning("post-finish clean-up failed (%s)", exc)
             for fin in batch:
                 self.runtime.metric(f"jobs.status.{fin.status}", queue=None)
@@ -279,31 +278,22 @@ class Worker:
             gevent.sleep(wait)
 
     def _heartbeat_loop(self) -> None:
-        keys = self.store.keys
         interval = self.runtime.config.heartbeat_interval
         ttl = max(1, int(self.runtime.config.worker_lost_after * 2))
         while True:
             try:
                 report = self.report()
-                pipe = self.store.redis.pipeline(transaction=True)
-                pipe.hset(keys.worker(self.id), mapping={k: str(v) for k, v in report.items()})
-                pipe.expire(keys.worker(self.id), ttl)
-                pipe.zadd(keys.workers, {self.id: report["heartbeat"]})
-                pipe.execute()
+                self.store.heartbeat(self.id, {k: str(v) for k, v in report.items()}, ttl, report["heartbeat"])
                 if self.max_memory and report["rss_mb"] > self.max_memory:
                     self.stop(f"max_memory {self.max_memory}MB exceeded ({report['rss_mb']}MB)")
-            except redis.RedisError as exc:
+            except self.store.backend_errors as exc:
                 logger.warning("heartbeat failed (%s)", exc)
             gevent.sleep(interval)
 
     def _unregister(self) -> None:
-        keys = self.store.keys
         try:
-            pipe = self.store.redis.pipeline(transaction=True)
-            pipe.zrem(keys.workers, self.id)
-            pipe.delete(keys.worker(self.id))
-            pipe.execute()
-        except redis.RedisError as exc:
+            self.store.unregister_worker(self.id)
+        except self.store.backend_errors as exc:
             logger.warning("could not unregister worker %s (%s)", self.id, exc)
 
     # --- signals --------------------------------------------------------------------

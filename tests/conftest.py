@@ -86,7 +86,7 @@ def runtime(config_values: dict[str, Any]) -> Iterator[Any]:
 
 @pytest.fixture
 def redis_client(runtime: Any) -> Any:
-    return runtime.redis
+    return runtime.store.client
 
 
 def worker_env(config_values: dict[str, Any], extra: dict[str, str] | None = None) -> dict[str, str]:

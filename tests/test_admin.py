@@ -71,7 +71,7 @@ def test_list_queues_and_workers(runtime, ran_jobs, start_worker):
     rows = wait_for(lambda: admin.list_workers(), timeout=30, message="the worker's heartbeat")
     assert rows[0]["id"].startswith("lister.") and rows[0]["alive"] and rows[0]["queues"] == ["x"]
     assert rows[0]["pid"] == worker.pid and rows[0]["inflight"] == 0
-    runtime.redis.zadd(runtime.keys.workers, {"ghost": time.time() - 3600})
+    runtime.store.client.zadd(runtime.keys.workers, {"ghost": time.time() - 3600})
     assert [(w["id"], w["alive"]) for w in admin.list_workers()][-1] == ("ghost", False)
 
 
@@ -112,7 +112,7 @@ def test_pause_resume_and_recover_commands(runtime, mrqc):
     assert mrqc("pause", "slow", "--json") == {"paused": ["slow"]}
     assert [q["paused"] for q in mrqc("queues", "--json")] == [True]
     assert mrqc("resume", "slow", "--json") == {"paused": []}
-    runtime.redis.zadd(runtime.keys.workers, {"ghost": time.time() - 3600})
+    runtime.store.client.zadd(runtime.keys.workers, {"ghost": time.time() - 3600})
     report = mrqc("recover", "--json")
     assert report["lost_workers"] == ["ghost"] and report["requeued_lost"] == []
 

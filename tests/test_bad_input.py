@@ -59,10 +59,10 @@ def test_bad_redis_url_is_named(config_values):
 def test_malformed_record_fails_alone_and_the_worker_goes_on(runtime, run_burst):
     # A record written by something else (or corrupted): params that are not JSON.
     bad = "malformed-1"
-    runtime.redis.hset(runtime.keys.job(bad), mapping={
+    runtime.store.client.hset(runtime.keys.job(bad), mapping={
         "path": "tests.tasks.basic.Add", "params": "{not json", "status": "queued", "queue": "default",
         "retry_count": "zero", "datequeued": "yesterday"})
-    runtime.redis.rpush(runtime.keys.queue("default"), bad)
+    runtime.store.client.rpush(runtime.keys.queue("default"), bad)
     good = queue_job("tests.tasks.basic.Add", {"a": 2, "b": 2})
     run_burst()
     job = Job(bad).fetch(("status", "exceptiontype", "traceback"))

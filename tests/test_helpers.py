@@ -22,7 +22,7 @@ def _calls_in_process(redis_url: str, prefix: str, calls: int, start, results) -
 
 def _away_from_window_edge(runtime, per: int) -> None:
     """Fixed windows: make sure the counted calls cannot straddle two windows."""
-    seconds, micros = runtime.redis.time()
+    seconds, micros = runtime.store.client.time()
     left = per - (seconds + micros / 1e6) % per
     if left < 30:
         time.sleep(left + 0.1)
@@ -50,8 +50,8 @@ def test_ratelimit_counts_down_then_zero(runtime):
     answers = [ratelimit("api", 3, per=3600) for _ in range(5)]
     assert answers == [3, 2, 1, 0, 0]
     assert ratelimit("other-key", 3, per=3600) == 3  # keys are independent
-    keys = list(runtime.redis.scan_iter(match=runtime.config.redis_prefix + "ratelimit:api:*"))
-    assert len(keys) == 1 and 0 < runtime.redis.ttl(keys[0]) <= 3601
+    keys = list(runtime.store.client.scan_iter(match=runtime.config.redis_prefix + "ratelimit:api:*"))
+    assert len(keys) == 1 and 0 < runtime.store.client.ttl(keys[0]) <= 3601
 
 
 def test_ratelimit_with_explicit_client_and_bad_args(runtime):
@@ -102,9 +102,9 @@ def test_worker_emits_enqueue_dequeue_and_status_metrics(config_values, runtime,
     start_worker("m_raw", "m", "--greenlets", "3")
     key = config_values["redis_prefix"] + "test:metrics"
     # Wait for every end to be reported (a burst worker's exit could race its writer greenlet).
-    wait_for(lambda: len([x for x in rt.redis.lrange(key, 0, -1) if x.startswith("jobs.status.")]) == 3,
+    wait_for(lambda: len([x for x in rt.store.client.lrange(key, 0, -1) if x.startswith("jobs.status.")]) == 3,
              message="three status metrics")
-    lines = rt.redis.lrange(key, 0, -1)
+    lines = rt.store.client.lrange(key, 0, -1)
     assert "queue_jobs|2|m" in lines and "queue_raw_jobs|1|m_raw" in lines
     assert "jobs.dequeued|1|m_raw" in lines and "jobs.dequeued|2|m" in lines
     assert lines.count("jobs.status.success|1|None") == 2

@@ -34,7 +34,7 @@ def test_queue_defaults_to_task_config_then_default(runtime, config_values):
 def test_queue_jobs_returns_ids_in_order_and_batches(runtime):
     ids = queue_jobs("tests.tasks.basic.Echo", [{"i": i} for i in range(25)], queue="bulk", batch_size=10)
     assert len(ids) == len(set(ids)) == 25
-    assert runtime.redis.lrange(runtime.keys.queue("bulk"), 0, -1) == ids
+    assert runtime.store.client.lrange(runtime.keys.queue("bulk"), 0, -1) == ids
     assert [Job(i).fetch().params["i"] for i in ids[:3]] == [0, 1, 2]
 
 
@@ -94,9 +94,9 @@ def test_cancel_queued_job_never_runs(runtime, run_burst):
     assert Job(cancelled).cancel() == "queued"
     job = Job(cancelled).fetch()
     assert job.status == "cancel" and job.datedone is not None
-    assert 0 < runtime.redis.ttl(runtime.keys.job(cancelled)) <= runtime.config.cancel_ttl
+    assert 0 < runtime.store.client.ttl(runtime.keys.job(cancelled)) <= runtime.config.cancel_ttl
     run_burst()
-    assert runtime.redis.lrange(runtime.config.redis_prefix + "test:order", 0, -1) == ["kept"]
+    assert runtime.store.client.lrange(runtime.config.redis_prefix + "test:order", 0, -1) == ["kept"]
     assert Job(cancelled).fetch().status == "cancel"
     assert Job(kept).fetch().status == "success"
 
@@ -110,7 +110,7 @@ def test_requeue_a_failed_job_keeps_history(runtime, run_burst):
     assert job.status == "queued"
     assert job.requeue_history[-1]["from_status"] == "failed"
     assert job.requeue_history[-1]["note"] == "operator retry"
-    assert runtime.redis.ttl(runtime.keys.job(job_id)) == -1  # no longer expiring
+    assert runtime.store.client.ttl(runtime.keys.job(job_id)) == -1  # no longer expiring
     run_burst()
     job = Job(job_id).fetch()
     assert job.status == "failed"

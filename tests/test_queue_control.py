@@ -19,7 +19,7 @@ def k(runtime, name: str) -> str:
 
 
 def lst(runtime, name: str) -> list[str]:
-    return runtime.redis.lrange(k(runtime, name), 0, -1)
+    return runtime.store.client.lrange(k(runtime, name), 0, -1)
 
 
 def status(job_id: str) -> str:
@@ -93,7 +93,7 @@ def test_max_concurrency_holds_across_workers(runtime, start_worker):
     ids = queue_jobs(LIMITED, [{"n": str(n)} for n in range(6)], queue="lim")
     start_worker("lim", "--greenlets", "3")
     start_worker("lim", "--greenlets", "3")
-    redis = runtime.redis
+    redis = runtime.store.client
     for finished in range(6):
         wait_for(lambda: len(lst(runtime, "started")) >= min(finished + 2, 6), message=f"{finished + 2} started")
         started = sum(1 for j in ids if status(j) == "started")
@@ -117,7 +117,7 @@ def test_max_concurrency_from_tasks_setting(config_values, runtime, run_burst, s
 def test_max_concurrency_slot_of_a_killed_worker_frees_itself(config_values, runtime, start_worker):
     """Limit 1: a job held by a SIGKILLed worker stops counting once that worker is known dead."""
     config_values.update(worker_lost_after=1.5, tasks={LIMITED: {"max_concurrency": 1}})
-    redis = runtime.redis
+    redis = runtime.store.client
     first = queue_job(LIMITED, {"n": "first", "max_wait": 60}, queue="solo")
     a = start_worker("solo")
     wait_for(lambda: lst(runtime, "started") == ["first"], message="first started")

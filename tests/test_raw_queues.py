@@ -20,7 +20,7 @@ def k(runtime, name: str) -> str:
 
 
 def done(runtime) -> list[str]:
-    return runtime.redis.lrange(k(runtime, "done"), 0, -1)
+    return runtime.store.client.lrange(k(runtime, "done"), 0, -1)
 
 
 def records(runtime) -> list[dict]:
@@ -136,7 +136,7 @@ def test_timed_set_pushback_keeps_item_until_success(raw_config, runtime, run_bu
     assert sorted(done(runtime)) == ["fail1", "ok"]
     # success removed its item; the failed job's item is still there, pushed back by ~600 s
     assert queue.items() == ["fail1"]
-    assert runtime.redis.zscore(queue.key, "fail1") > time.time() + 500
+    assert runtime.store.client.zscore(queue.key, "fail1") > time.time() + 500
     statuses = {r["raw_param"]: r["status"] for r in records(runtime)}
     assert statuses == {"ok": "success", "fail1": "failed"}
 
@@ -183,7 +183,7 @@ def test_sigkill_between_pop_and_completion_loses_nothing(config_values, runtime
     """
     config_values.update(worker_lost_after=1.5, raw_queues={
         "k_raw": {"job_factory": "tests.tasks.depth_a.gated_factory", "retry_queue": "k"}})
-    redis = runtime.redis
+    redis = runtime.store.client
     items = [f"i{n}" for n in range(10)]
     redis.set(k(runtime, "hold"), "1")
     redis.set(k(runtime, "block-on"), "i2")
@@ -211,7 +211,7 @@ def test_sigkill_between_pop_and_completion_loses_nothing(config_values, runtime
 def test_pushback_item_comes_back_after_sigkill(config_values, runtime, start_worker):
     config_values.update(raw_queues={"pk_timed_set": {
         "job_factory": "tests.tasks.depth_a.gated_factory", "pushback_seconds": 2, "retry_queue": "pk"}})
-    redis = runtime.redis
+    redis = runtime.store.client
     redis.set(k(runtime, "hold"), "1")
     queue_raw_jobs("pk_timed_set", ["p1"])
     a = start_worker("pk_timed_set")
@@ -235,18 +235,18 @@ def test_requeue_lost_raw_items_direct(raw_config, runtime):
     raw_queue_for("items_sorted_set").pop("ghost", 2, now)
     raw_queue_for("items_set").pop("ghost", 1, now)
     assert raw_queue_for("items_raw").items() == ["c"]
-    runtime.redis.zadd(runtime.keys.workers, {"alive": now})
+    runtime.store.client.zadd(runtime.keys.workers, {"alive": now})
     raw_queue_for("items_raw").pop("alive", 1, now)
     assert requeue_lost_raw_items(now=now) == 5
     assert raw_queue_for("items_raw").items() == ["a", "b"]  # alive's "c" stays with it
-    assert runtime.redis.zrange(raw_queue_for("items_sorted_set").key, 0, -1, withscores=True) == [
+    assert runtime.store.client.zrange(raw_queue_for("items_sorted_set").key, 0, -1, withscores=True) == [
         ("s1", 1.0), ("s2", 2.0)]
     assert raw_queue_for("items_set").size() == 1
     assert requeue_lost_raw_items(now=now) == 0
-    assert runtime.redis.hlen(runtime.keys.raw_inflight("alive")) == 1
+    assert runtime.store.client.hlen(runtime.keys.raw_inflight("alive")) == 1
 
 
 def _worker_id(runtime) -> str:
-    ids = runtime.redis.smembers(runtime.keys.raw_workers)
+    ids = runtime.store.client.smembers(runtime.keys.raw_workers)
     assert len(ids) == 1, ids
     return next(iter(ids))

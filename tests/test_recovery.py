@@ -25,7 +25,7 @@ def fast_recovery(config_values):
 
 def _started(runtime, job_id):
     prefix = runtime.config.redis_prefix
-    return [x for x in runtime.redis.lrange(prefix + "test:started", 0, -1) if x.startswith(job_id + ":")]
+    return [x for x in runtime.store.client.lrange(prefix + "test:started", 0, -1) if x.startswith(job_id + ":")]
 
 
 def _history(runtime, job_id):
@@ -37,7 +37,7 @@ def test_job_of_a_sigkilled_worker_is_finished_by_another(fast_recovery, runtime
     doomed = start_worker("lost", "--name", "doomed")
     wait_for(lambda: _started(runtime, job_id), timeout=30, message="the job to start")
     doomed_id = runtime.store.get(job_id, ["worker"])["worker"]
-    wait_for(lambda: runtime.redis.zscore(runtime.keys.workers, doomed_id) is not None, timeout=10,
+    wait_for(lambda: runtime.store.client.zscore(runtime.keys.workers, doomed_id) is not None, timeout=10,
              message="the doomed worker's heartbeat")
     doomed.signal(signal.SIGKILL)
     assert doomed.wait(10) == -signal.SIGKILL
@@ -52,10 +52,10 @@ def test_job_of_a_sigkilled_worker_is_finished_by_another(fast_recovery, runtime
     assert len(history) == 1 and history[0]["from_status"] == "started"
     assert f"worker {doomed_id} lost (no heartbeat for" in history[0]["note"]
     # The dead worker's entries are gone.
-    assert runtime.redis.zscore(runtime.keys.workers, doomed_id) is None
-    assert not runtime.redis.exists(runtime.keys.inflight(doomed_id))
+    assert runtime.store.client.zscore(runtime.keys.workers, doomed_id) is None
+    assert not runtime.store.client.exists(runtime.keys.inflight(doomed_id))
     # The recovery was reported to the metric hook.
-    metrics = [json.loads(m) for m in runtime.redis.lrange(runtime.config.redis_prefix + "test:recovery-metrics", 0, -1)]
+    metrics = [json.loads(m) for m in runtime.store.client.lrange(runtime.config.redis_prefix + "test:recovery-metrics", 0, -1)]
     assert {"name": "recovery.requeued", "incr": 1, "reason": "lost"} in metrics
 
 
@@ -78,7 +78,7 @@ def test_sigterm_interrupted_job_is_requeued_and_completed(fast_recovery, runtim
     assert "interrupted on worker first." in history[0]["note"]
     tb = Job(job_id, runtime).fetch().traceback_history
     assert [h["status"] for h in tb] == ["interrupt"]
-    wait_for(lambda: not runtime.redis.exists(runtime.keys.interrupted), timeout=20,
+    wait_for(lambda: not runtime.store.client.exists(runtime.keys.interrupted), timeout=20,
              message="the interrupted index to be pruned")
 
 
@@ -91,7 +91,7 @@ def _ghost_holding(runtime, queue, count=2, silent_for=60.0):
     now = time.time()
     got = runtime.store.dequeue("ghost", [queue], count, now - silent_for)
     assert [job_id for job_id, _ in got] == ids
-    runtime.redis.zadd(runtime.keys.workers, {"ghost": now - silent_for})
+    runtime.store.client.zadd(runtime.keys.workers, {"ghost": now - silent_for})
     return ids
 
 
@@ -112,12 +112,12 @@ def test_concurrent_recoveries_requeue_each_lost_job_once(runtime):
         t.join(30)
     requeued = [job_id for rep in reports for job_id in rep.requeued_lost]
     assert sorted(requeued) == sorted(ids)
-    assert sorted(runtime.redis.lrange(runtime.keys.queue("ghostq"), 0, -1)) == sorted(ids)
+    assert sorted(runtime.store.client.lrange(runtime.keys.queue("ghostq"), 0, -1)) == sorted(ids)
     for job_id in ids:
         history = _history(runtime, job_id)
         assert len(history) == 1 and "worker ghost lost (no heartbeat for 60s)" == history[0]["note"]
-    assert runtime.redis.zscore(runtime.keys.workers, "ghost") is None
-    assert not runtime.redis.exists(runtime.keys.inflight("ghost"))
+    assert runtime.store.client.zscore(runtime.keys.workers, "ghost") is None
+    assert not runtime.store.client.exists(runtime.keys.inflight("ghost"))
     assert not any(rep.changed for rep in [r.run_once() for r in recoveries])
 
 
@@ -130,27 +130,27 @@ def test_live_worker_is_left_alone(runtime):
 
 def test_full_pass_recovers_a_worker_that_never_heartbeat_and_cleans_scheduled(runtime):
     ids = _ghost_holding(runtime, "orphanq", count=1)
-    runtime.redis.zrem(runtime.keys.workers, "ghost")  # killed before its first heartbeat
+    runtime.store.client.zrem(runtime.keys.workers, "ghost")  # killed before its first heartbeat
     assert not Recovery(runtime).run_once().changed  # only a full pass scans for such sets
     expired = queue_job("tests.tasks.basic.Add", {"a": 1, "b": 1}, delay=3600)
     kept = queue_job("tests.tasks.basic.Add", {"a": 1, "b": 2}, delay=3600)
-    runtime.redis.delete(runtime.keys.job(expired))  # as if its record had expired
+    runtime.store.client.delete(runtime.keys.job(expired))  # as if its record had expired
     report = Recovery(runtime).run_once(full=True)
     assert report.requeued_lost == ids and report.cleaned_scheduled == 1
     assert "no heartbeat for ever" in _history(runtime, ids[0])[0]["note"]
-    assert runtime.redis.zrange(runtime.keys.scheduled, 0, -1) == [kept]
+    assert runtime.store.client.zrange(runtime.keys.scheduled, 0, -1) == [kept]
 
 
 def test_interrupted_index_is_requeued_once_and_pruned(runtime):
     from mrqcore.store.base import Finish
     ids = _ghost_holding(runtime, "iq", count=3, silent_for=0.0)
-    runtime.redis.zadd(runtime.keys.workers, {"ghost": time.time()})
+    runtime.store.client.zadd(runtime.keys.workers, {"ghost": time.time()})
     runtime.store.finish("ghost", [Finish(i, "interrupt", {"status": "interrupt"}, ttl=100) for i in ids])
-    assert runtime.redis.zcard(runtime.keys.interrupted) == 3
+    assert runtime.store.client.zcard(runtime.keys.interrupted) == 3
     reports = [Recovery(runtime, worker_id="x").run_once() for _ in range(2)]
     assert sorted(reports[0].requeued_interrupted) == sorted(ids) and reports[1].requeued_interrupted == []
     for job_id in ids:
         assert runtime.store.get(job_id, ["status"])["status"] == "queued"
-        assert runtime.redis.ttl(runtime.keys.job(job_id)) == -1  # the TTL of the finished record is gone
+        assert runtime.store.client.ttl(runtime.keys.job(job_id)) == -1  # the TTL of the finished record is gone
         assert _history(runtime, job_id)[0]["note"] == "interrupted on worker ghost, requeued automatically"
-    assert runtime.redis.zcard(runtime.keys.interrupted) == 0
+    assert runtime.store.client.zcard(runtime.keys.interrupted) == 0

@@ -79,7 +79,7 @@ def test_worker_survives_a_redis_restart(private_redis, start_worker, config_val
 
     private_redis.stop()
     private_redis.start()
-    runtime.redis.connection_pool.disconnect()
+    runtime.store.client.connection_pool.disconnect()
 
     # Queued after the restart: the same worker, still running, must take it.
     second = queue_job("tests.tasks.basic.Add", {"a": 2, "b": 2}, runtime=runtime)

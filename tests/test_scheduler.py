@@ -238,7 +238,7 @@ def test_scheduler_processes_side_by_side_queue_each_due_run_once(config_values,
     try:
         worker = start_worker("periodic", "--scheduler")
         prefix = config_values["redis_prefix"]
-        redis = runtime.redis
+        redis = runtime.store.client
         wait_for(lambda: len({json.loads(x)["due"] for x in redis.lrange(prefix + "test:sched-queued", 0, -1)}) >= 8,
                  timeout=60, message="8 due times queued")
         # Both processes took part (each records the claims it won through the metric hook).

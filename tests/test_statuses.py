@@ -12,11 +12,11 @@ def _key(runtime, name):
 
 
 def _started(runtime, job_id):
-    return lambda: job_id in runtime.redis.lrange(_key(runtime, "started"), 0, -1)
+    return lambda: job_id in runtime.store.client.lrange(_key(runtime, "started"), 0, -1)
 
 
 def _open_gate(runtime, gate, n=1):
-    runtime.redis.rpush(_key(runtime, "gate:" + gate), *["go"] * n)
+    runtime.store.client.rpush(_key(runtime, "gate:" + gate), *["go"] * n)
 
 
 def test_all_ten_statuses_are_declared():
@@ -41,7 +41,7 @@ def test_queued_started_success(runtime, start_worker):
     assert job.datedone >= job.datestarted >= job.datequeued
     assert job.progress == 1.0
     assert job_id not in runtime.store.inflight(job.worker)
-    ttl = runtime.redis.ttl(runtime.keys.job(job_id))
+    ttl = runtime.store.client.ttl(runtime.keys.job(job_id))
     assert 0 < ttl <= runtime.config.result_ttl
     worker.signal(signal.SIGINT)
     assert worker.wait() == 0
@@ -64,7 +64,7 @@ def test_failed_stores_traceback_and_type(runtime, run_burst):
     assert "ValueError: kaput" in job.traceback and "tests/tasks/basic.py" in job.traceback
     assert job.datedone is not None and job.result is None
     assert [h["status"] for h in job.traceback_history] == ["failed"]
-    assert 0 < runtime.redis.ttl(runtime.keys.job(job_id)) <= runtime.config.default_ttl
+    assert 0 < runtime.store.client.ttl(runtime.keys.job(job_id)) <= runtime.config.default_ttl
 
 
 def test_cancel_started_job_is_not_interrupted(runtime, start_worker):
@@ -75,7 +75,7 @@ def test_cancel_started_job_is_not_interrupted(runtime, start_worker):
     assert Job(job_id).fetch().cancel_requested is not None
     _open_gate(runtime, "c1")
     wait_for(lambda: Job(job_id).fetch().status == "success", message="job finished anyway")
-    assert job_id in runtime.redis.lrange(_key(runtime, "finished"), 0, -1)
+    assert job_id in runtime.store.client.lrange(_key(runtime, "finished"), 0, -1)
 
 
 def test_abort(runtime, run_burst):
@@ -85,7 +85,7 @@ def test_abort(runtime, run_burst):
     assert job.status == "abort"
     assert job.exceptiontype == "mrqcore.exceptions.AbortInterrupt"
     assert job.datedone is not None and job.retry_count == 0
-    assert 0 < runtime.redis.ttl(runtime.keys.job(job_id)) <= runtime.config.abort_ttl
+    assert 0 < runtime.store.client.ttl(runtime.keys.job(job_id)) <= runtime.config.abort_ttl
 
 
 def test_interrupt_on_sigterm(runtime, start_worker):
@@ -121,7 +121,7 @@ def test_retry_then_runs_again_on_the_given_queue(runtime, start_worker):
     assert Job(job_id).wait(timeout=20) == 1
     job = Job(job_id).fetch()
     assert job.status == "success" and job.retry_count == 1
-    seen = runtime.redis.lrange(_key(runtime, "retry-seen:" + job_id), 0, -1)
+    seen = runtime.store.client.lrange(_key(runtime, "retry-seen:" + job_id), 0, -1)
     assert seen == ["first:0", "second:1"]
     assert [h["status"] for h in job.traceback_history] == ["retry"]
 
@@ -133,8 +133,8 @@ def test_retry_status_while_waiting(runtime, run_burst):
     assert job.status == "retry"
     assert job.retry_count == 1
     assert job.datedone is None
-    assert runtime.redis.zscore(runtime.keys.scheduled, job_id) is not None
-    assert runtime.redis.ttl(runtime.keys.job(job_id)) == -1  # a waiting job never expires
+    assert runtime.store.client.zscore(runtime.keys.scheduled, job_id) is not None
+    assert runtime.store.client.ttl(runtime.keys.job(job_id)) == -1  # a waiting job never expires
 
 
 def test_maxretries(runtime, run_burst):
@@ -145,7 +145,7 @@ def test_maxretries(runtime, run_burst):
     assert job.retry_count == 2
     assert job.datedone is not None
     assert [h["status"] for h in job.traceback_history] == ["retry", "retry", "maxretries"]
-    seen = runtime.redis.lrange(_key(runtime, "retry-seen:" + job_id), 0, -1)
+    seen = runtime.store.client.lrange(_key(runtime, "retry-seen:" + job_id), 0, -1)
     assert len(seen) == 3
 
 

@@ -12,7 +12,7 @@ def _key(runtime, name):
 
 
 def _count(runtime, name):
-    return runtime.redis.llen(_key(runtime, name))
+    return runtime.store.client.llen(_key(runtime, name))
 
 
 def test_n_greenlets_hold_n_jobs_at_once(runtime, run_burst):
@@ -20,14 +20,14 @@ def test_n_greenlets_hold_n_jobs_at_once(runtime, run_burst):
     # possible if the worker really runs 4 at once. The peak is counted by the tasks.
     ids = queue_jobs("tests.tasks.basic.Concurrency", [{"expect": 4}] * 8)
     run_burst("--greenlets", "4")
-    assert int(runtime.redis.get(_key(runtime, "peak"))) == 4
+    assert int(runtime.store.client.get(_key(runtime, "peak"))) == 4
     assert {Job(i).fetch().status for i in ids} == {"success"}
 
 
 def test_never_more_than_n_greenlets(runtime, run_burst):
     queue_jobs("tests.tasks.basic.Concurrency", [{"expect": 3, "max_wait": 1}] * 9)
     run_burst("--greenlets", "3")
-    assert int(runtime.redis.get(_key(runtime, "peak"))) == 3
+    assert int(runtime.store.client.get(_key(runtime, "peak"))) == 3
 
 
 def test_queues_listed_first_are_served_first(runtime, run_burst):
@@ -37,7 +37,7 @@ def test_queues_listed_first_are_served_first(runtime, run_burst):
         queue_job("tests.tasks.basic.RecordOrder", {"name": name}, queue="high")
     queue_job("tests.tasks.basic.RecordOrder", {"name": "mid-1"}, queue="mid")
     run_burst("high", "mid", "low", "--greenlets", "1")
-    assert runtime.redis.lrange(_key(runtime, "order"), 0, -1) == ["high-1", "high-2", "mid-1", "low-1", "low-2"]
+    assert runtime.store.client.lrange(_key(runtime, "order"), 0, -1) == ["high-1", "high-2", "mid-1", "low-1", "low-2"]
 
 
 def test_burst_drains_then_exits(runtime, run_burst):
@@ -64,7 +64,7 @@ def test_first_sigint_finishes_current_jobs_then_exits(runtime, start_worker):
     wait_for(lambda: _count(runtime, "started") == 1, message="first job started")
     worker.signal(signal.SIGINT)
     wait_for(lambda: "SIGINT: finishing 1 running jobs" in worker.output(), message="SIGINT noticed")
-    runtime.redis.rpush(_key(runtime, "gate:s1"), "go")
+    runtime.store.client.rpush(_key(runtime, "gate:s1"), "go")
     assert worker.wait() == 0
     assert Job(first).fetch().status == "success"
     assert Job(second).fetch().status == "queued"  # not taken after the SIGINT
@@ -88,7 +88,7 @@ def test_supervised_processes(runtime, run_burst):
     # Two processes of one greenlet each: the tasks see two jobs running at once.
     ids = queue_jobs("tests.tasks.basic.Concurrency", [{"expect": 2}] * 4)
     run_burst("--processes", "2", "--greenlets", "1")
-    assert int(runtime.redis.get(_key(runtime, "peak"))) == 2
+    assert int(runtime.store.client.get(_key(runtime, "peak"))) == 2
     workers = {Job(i).fetch().worker for i in ids}
     assert len(workers) == 2
 
@@ -104,12 +104,12 @@ def test_supervisor_forwards_sigterm(runtime, start_worker):
 
 def test_idle_worker_wakes_up_for_new_jobs(runtime, start_worker):
     worker = start_worker("--greenlets", "2")
-    wait_for(lambda: runtime.redis.zcard(runtime.keys.workers) == 1, message="worker registered")
+    wait_for(lambda: runtime.store.client.zcard(runtime.keys.workers) == 1, message="worker registered")
     job_id = queue_job("tests.tasks.basic.Add", {"a": 20, "b": 22})
     assert Job(job_id).wait(timeout=20) == 42
     worker.signal(signal.SIGINT)
     assert worker.wait() == 0
-    assert runtime.redis.zcard(runtime.keys.workers) == 0  # unregistered on exit
+    assert runtime.store.client.zcard(runtime.keys.workers) == 0  # unregistered on exit
 
 
 def test_supervisor_replaces_a_child_that_reached_max_jobs(runtime, start_worker):

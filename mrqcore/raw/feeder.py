@@ -1,14 +1,14 @@
 """Turning raw items into started jobs in a worker, and giving back the items of dead workers.
 
-See ``mrqcore.raw`` for the guarantees; the atomic steps are ``lua/raw_pop.lua``,
-``lua/raw_start.lua`` and ``lua/raw_recover.lua``.
+See ``mrqcore.raw`` for the guarantees; the atomic steps are the store's ``raw_pop``,
+``raw_start`` and ``raw_recover`` (``lua/raw_*.lua`` on Redis).
 """
 from __future__ import annotations
 
 import logging
 import time
 import traceback
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Callable, Mapping, Sequence
 
 import gevent
 
@@ -16,7 +16,8 @@ from .. import serialization
 from ..exceptions import ConfigError
 from ..helpers import safe_metric
 from ..runtime import Runtime, get_runtime
-from .queues import RawQueue, _script, raw_queue_for
+from ..store.base import RawJob
+from .queues import RawQueue, raw_queue_for
 
 if TYPE_CHECKING:
     from ..store.base import Finish
@@ -31,25 +32,25 @@ def requeue_lost_raw_items(runtime: Runtime | None = None, lost_after: float | N
                            now: float | None = None) -> int:
     """Give back the popped-but-not-started raw items of dead workers; returns how many.
 
-    A worker is dead when it is not in ``{prefix}workers`` or its last heartbeat
+    A worker is dead when it has no heartbeat entry or its last heartbeat
     is older than ``lost_after`` seconds (the ``worker_lost_after`` setting by
     default). Safe to run from many workers at once: each give-back is one
     atomic script, and a worker that only looked dead will find its items gone
-    and skip them (``lua/raw_start.lua``), so an item never runs twice this way.
+    and skip them (``store.raw_start``), so an item never runs twice this way.
     """
     runtime = runtime or get_runtime()
     store = runtime.store
-    keys = store.keys
     lost_after = runtime.config.worker_lost_after if lost_after is None else lost_after
     now = time.time() if now is None else now
-    candidates = list(store.redis.smembers(keys.raw_workers))
+    candidates = store.raw_holders()
     if not candidates:
         return 0
-    beats = store.redis.zmscore(keys.workers, candidates)
+    beats = store.worker_heartbeats()
     given = 0
-    for worker_id, beat in zip(candidates, beats):
+    for worker_id in candidates:
+        beat = beats.get(worker_id)
         if beat is None or beat < now - lost_after:
-            count = int(_script(runtime, "raw_recover")(args=[store.prefix, worker_id]))
+            count = store.raw_recover(worker_id)
             if count:
                 logger.warning("gave back %d raw items popped by dead worker %s", count, worker_id)
             given += count
@@ -115,24 +116,28 @@ class RawFeeder:
         """Apply raw queue settings to recorded finishes: pushback removal, statuses_no_storage.
 
         A retried job (``due`` set) is forgotten here and tracked again when it
-        is dequeued for its next run. Never raises on a Redis error: nothing is
-        lost if this is skipped (a pushed-back item runs again, a record expires).
+        is dequeued for its next run. A store error may rise (the worker logs it): nothing
+        is lost if this is skipped (a pushed-back item runs again, a record expires).
         """
         # Entries are dropped only once the clean-up ran: if this greenlet is killed
         # mid-way (worker stopping), the worker records the batch again and we redo it.
         ended = [fin for fin in finishes if fin.id in self._finishing]
         todo = [(fin, self._finishing[fin.id]) for fin in ended if fin.due is None]
         if todo:
-            keys = self.runtime.keys
-            pipe = self.runtime.redis.pipeline(transaction=False)
+            pushed_back: dict[str, tuple[RawQueue, list[str]]] = {}
+            no_storage: list[str] = []
             for fin, (queue, item) in todo:
                 if fin.status == "success" and not queue.tracks_items:
-                    pipe.zrem(queue.key, item)
+                    pushed_back.setdefault(queue.name, (queue, []))[1].append(item)
                 if fin.status in queue.settings.statuses_no_storage:
-                    pipe.delete(keys.job(fin.id), keys.joblog(fin.id))
+                    no_storage.append(fin.id)
+            store = self.runtime.store
             try:
-                pipe.execute()
-            except self.runtime.store.connection_errors as exc:
+                for queue, items in pushed_back.values():
+                    store.raw_remove(queue.name, queue.kind, items)
+                if no_storage:
+                    store.delete(no_storage)
+            except store.connection_errors as exc:
                 logger.warning("raw queue clean-up after %d jobs failed (%s)", len(todo), exc)
         for fin in ended:
             self._finishing.pop(fin.id, None)
@@ -140,12 +145,11 @@ class RawFeeder:
     # --- helpers ---
 
     def _announce(self) -> None:
-        # Pop only once this worker is visible in {prefix}workers: before that, recovery
-        # run by other workers would take our items back (safely, but uselessly). The
-        # heartbeat greenlet may not have run yet (first loop, burst): write one now.
+        # Pop only once this worker has a heartbeat entry: before that, recovery run by
+        # other workers would take our items back (safely, but uselessly). The heartbeat
+        # greenlet may not have run yet (first loop, burst): record one now.
         if not self._registered:
-            keys = self.runtime.keys
-            self.runtime.redis.zadd(keys.workers, {self.worker_id: time.time()})
+            self.runtime.store.touch_worker(self.worker_id, time.time())
             self._registered = True
 
     def _usable(self, name: str) -> RawQueue | None:
@@ -164,20 +168,17 @@ class RawFeeder:
         return queue
 
     def _start(self, queue: RawQueue, popped: list[tuple[str, str]], now: float) -> list[tuple[str, dict[str, str]]]:
-        tracked = "1" if queue.tracks_items else "0"
-        args: list[Any] = [self.runtime.store.prefix, self.worker_id, repr(now)]
+        jobs: list[RawJob] = []
         records: dict[str, tuple[dict[str, str], bool]] = {}
         for job_id, item in popped:
             fields, job_queue, runnable = self._job_fields(queue, item)
             ttl = 0 if runnable else int(self.runtime.config.default_ttl)
-            args += (job_id, tracked, "1" if runnable else "0", job_queue, ttl, len(fields))
-            for name, value in fields.items():
-                args += (name, value)
+            jobs.append(RawJob(job_id, job_queue, fields, runnable=runnable, tracked=queue.tracks_items, ttl=ttl))
             record = dict(fields, queue=job_queue, datequeued=repr(now), dateupdated=repr(now))
             if runnable:
                 record.update(status="started", worker=self.worker_id, datestarted=repr(now))
             records[job_id] = (record, runnable)
-        written = _script(self.runtime, "raw_start")(args=args)
+        written = self.runtime.store.raw_start(self.worker_id, now, jobs)
         out = []
         for job_id in written:
             record, runnable = records[job_id]

@@ -5,7 +5,6 @@ See ``mrqcore.raw`` for the model. Nothing else in mrqc looks at raw suffixes.
 from __future__ import annotations
 
 import abc
-import importlib.resources
 import time
 import uuid
 from dataclasses import dataclass
@@ -67,72 +66,62 @@ class RawQueueSettings:
 
 
 class RawQueue(abc.ABC):
-    """One raw queue. Subclasses fix the Redis type and the serving order."""
+    """One raw queue: its settings and the checking of items. The store keeps the items
+    (``store.raw_*``, one storage type per ``kind``); subclasses fix the kind and how
+    items are given."""
 
     #: the name ends with this; set by subclasses
     suffix: str = ""
-    #: the kind stored with popped items (``lua/raw_pop.lua``)
+    #: the store's raw queue kind (``RawQueueStore.RAW_KINDS``); set by subclasses
     kind: str = ""
 
     def __init__(self, name: str, runtime: Runtime) -> None:
         self.name = name
         self.runtime = runtime
+        #: the Redis key holding the items (for inspection; only the store touches it)
         self.key = runtime.keys.raw_queue(name)
         self.settings = _settings_for(name, runtime, self)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r}>"
 
-    @property
-    def redis(self) -> Any:
-        return self.runtime.redis
-
     # --- writing ---
 
     def push(self, params_list: Any, batch_size: int = 1000) -> int:
         """Add items (see ``queue_raw_jobs``); returns how many were sent."""
         entries = self._entries(params_list)
-        keys = self.runtime.keys
+        store = self.runtime.store
         for start in range(0, len(entries), batch_size):
-            batch = entries[start:start + batch_size]
-            pipe = self.redis.pipeline(transaction=True)
-            self._write(pipe, batch)
-            pipe.sadd(keys.queues, self.name)
-            pipe.publish(keys.notify_channel, len(batch))
-            pipe.execute()
+            store.raw_push(self.name, self.kind, entries[start:start + batch_size])
         if entries:
             self.runtime.metric("queue_raw_jobs", len(entries), queue=self.name)
         return len(entries)
 
     @abc.abstractmethod
     def _entries(self, params_list: Any) -> list[Any]:
-        """Check and normalize ``params_list`` into what ``_write`` takes."""
+        """Check and normalize ``params_list`` into what ``store.raw_push`` takes."""
 
-    @abc.abstractmethod
-    def _write(self, pipe: Any, batch: list[Any]) -> None:
-        """Queue one checked batch on ``pipe``."""
-
-    @abc.abstractmethod
     def remove(self, items: Sequence[str]) -> None:
         """Take items out of the queue (list queues: O(n) per item)."""
+        self.runtime.store.raw_remove(self.name, self.kind, list(items))
 
     def empty(self) -> None:
         """Delete every item."""
-        self.redis.delete(self.key)
+        self.runtime.store.raw_empty(self.name)
 
     # --- reading ---
 
-    @abc.abstractmethod
     def size(self) -> int:
         """Items in the queue (for a timed set, due or not)."""
+        return self.runtime.store.raw_size(self.name, self.kind)
 
     def due_count(self) -> int:
         """Items a worker could take right now."""
         return self.size()
 
-    @abc.abstractmethod
     def items(self, skip: int = 0, limit: int = 20) -> list[str]:
         """Some items, in serving order where there is one (sets: a random sample)."""
+        return self.runtime.store.raw_items(self.name, self.kind, skip, limit)
 
     # --- serving ---
 
@@ -141,10 +130,9 @@ class RawQueue(abc.ABC):
         if count <= 0:
             return []
         ids = [str(uuid.uuid4()) for _ in range(count)]
-        flat = _script(self.runtime, "raw_pop")(args=[
-            self.runtime.store.prefix, self.name, self.kind, worker_id, repr(now),
-            repr(self.settings.pushback_seconds), *ids])
-        return [(flat[i], flat[i + 1]) for i in range(0, len(flat), 2)]
+        popped = self.runtime.store.raw_pop(self.name, self.kind, worker_id, ids, now,
+                                            self.settings.pushback_seconds)
+        return [(p.job_id, p.item) for p in popped]
 
     @property
     def tracks_items(self) -> bool:
@@ -161,7 +149,7 @@ class RawQueue(abc.ABC):
 
 
 class RawListQueue(RawQueue):
-    """``name_raw``: a Redis list, served first in, first out."""
+    """``name_raw``: served first in, first out."""
 
     suffix = "_raw"
     kind = "list"
@@ -169,24 +157,10 @@ class RawListQueue(RawQueue):
     def _entries(self, params_list: Any) -> list[str]:
         return [self._member(v, f"params_list[{i}]") for i, v in enumerate(_as_list(params_list, self))]
 
-    def _write(self, pipe: Any, batch: list[str]) -> None:
-        pipe.rpush(self.key, *batch)
-
-    def remove(self, items: Sequence[str]) -> None:
-        pipe = self.redis.pipeline(transaction=True)
-        for item in items:
-            pipe.lrem(self.key, 1, item)
-        pipe.execute()
-
-    def size(self) -> int:
-        return int(self.redis.llen(self.key))
-
-    def items(self, skip: int = 0, limit: int = 20) -> list[str]:
-        return list(self.redis.lrange(self.key, skip, skip + limit - 1))
 
 
 class RawSetQueue(RawQueue):
-    """``name_set``: a Redis set; an item queued again while waiting is held once."""
+    """``name_set``: served in any order; an item queued again while waiting is held once."""
 
     suffix = "_set"
     kind = "set"
@@ -194,22 +168,10 @@ class RawSetQueue(RawQueue):
     def _entries(self, params_list: Any) -> list[str]:
         return [self._member(v, f"params_list[{i}]") for i, v in enumerate(_as_list(params_list, self))]
 
-    def _write(self, pipe: Any, batch: list[str]) -> None:
-        pipe.sadd(self.key, *batch)
-
-    def remove(self, items: Sequence[str]) -> None:
-        if items:
-            self.redis.srem(self.key, *items)
-
-    def size(self) -> int:
-        return int(self.redis.scard(self.key))
-
-    def items(self, skip: int = 0, limit: int = 20) -> list[str]:
-        return list(self.redis.srandmember(self.key, limit) or [])
 
 
 class RawSortedSetQueue(RawQueue):
-    """``name_sorted_set``: a Redis zset, served lowest score first."""
+    """``name_sorted_set``: served lowest score first."""
 
     suffix = "_sorted_set"
     kind = "sorted"
@@ -235,22 +197,10 @@ class RawSortedSetQueue(RawQueue):
         raise SerializationError(f"raw item for {self.name!r}", label, value,
                                  "a sorted set takes (item, score) pairs or a {item: score} dict")
 
-    def _write(self, pipe: Any, batch: list[tuple[str, float]]) -> None:
-        pipe.zadd(self.key, dict(batch))
-
-    def remove(self, items: Sequence[str]) -> None:
-        if items:
-            self.redis.zrem(self.key, *items)
-
-    def size(self) -> int:
-        return int(self.redis.zcard(self.key))
-
-    def items(self, skip: int = 0, limit: int = 20) -> list[str]:
-        return list(self.redis.zrange(self.key, skip, skip + limit - 1))
 
 
 class RawTimedSetQueue(RawSortedSetQueue):
-    """``name_timed_set``: a zset scored by epoch time; an item is served once its time has come.
+    """``name_timed_set``: items scored by epoch time; an item is served once its time has come.
 
     With ``pushback_seconds``, a pop pushes the item's time forward instead of
     removing it; the item leaves when its job succeeds (at-least-once).
@@ -263,7 +213,7 @@ class RawTimedSetQueue(RawSortedSetQueue):
         return value, time.time()  # MRQ: a bare item is due now
 
     def due_count(self) -> int:
-        return int(self.redis.zcount(self.key, "-inf", time.time()))
+        return self.runtime.store.raw_size(self.name, self.kind, due_before=time.time())
 
     @property
     def tracks_items(self) -> bool:
@@ -315,19 +265,6 @@ def _settings_for(name: str, runtime: Runtime, queue: RawQueue) -> RawQueueSetti
     return RawQueueSettings(job_factory=factory,
                             retry_queue=str(raw.get("retry_queue") or runtime.config.default_queue),
                             statuses_no_storage=frozenset(statuses), pushback_seconds=float(pushback))
-
-
-_loaded: dict[tuple[int, str], Any] = {}
-
-
-def _script(runtime: Runtime, name: str) -> Any:
-    """A registered Lua script of ``mrqcore/lua`` for this runtime's client."""
-    key = (id(runtime.redis), name)
-    script = _loaded.get(key)
-    if script is None:
-        text = importlib.resources.files("mrqcore").joinpath(f"lua/{name}.lua").read_text()
-        script = _loaded[key] = runtime.redis.register_script(text)
-    return script
 
 
 __all__ = ["queue_raw_jobs", "is_raw_queue", "raw_queue_for", "RawQueue", "RawListQueue", "RawSetQueue",

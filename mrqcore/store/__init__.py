@@ -1,9 +1,13 @@
-"""Job stores: where job records and queues live.
+"""Job stores: where job records, queues and workers' state live.
 
-``base.JobStore`` states the contract; ``redis.RedisJobStore`` is the one in use.
-A MongoDB record store and a Redis Cluster store are planned to implement the
-same interface (see docs/architecture.md).
+``base.JobStore`` states the contract, split by family; ``open_store(url,
+prefix)`` builds the store its URL's scheme names (``factory.STORES``):
+``redis.RedisJobStore`` for ``redis://``, ``rediss://`` and ``unix://``,
+``memory.MemoryJobStore`` for ``memory://``. The store is the only door to
+the backend: nothing outside this package talks to Redis. A MongoDB record
+store and a Redis Cluster store are planned (see docs/architecture.md).
 """
 from .base import Finish, JobSpec, JobStore
+from .factory import open_store
 
-__all__ = ["Finish", "JobSpec", "JobStore"]
+__all__ = ["Finish", "JobSpec", "JobStore", "open_store"]

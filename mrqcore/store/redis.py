@@ -1,62 +1,99 @@
 """RedisJobStore: job records as hashes, queues as lists, all transitions in Lua or MULTI.
 
-URL forms: ``redis://host:port/db``, ``rediss://`` (TLS), ``unix:///path.sock?db=N``.
-Every key is listed in ``mrqcore.keys``; every multi-key change is one Lua
-script (``mrqcore/lua``) or one MULTI/EXEC pipeline, so a crash at any point
-leaves each job in exactly one place.
+URL forms: ``redis://[:password@]host:port/db``, ``rediss://`` (TLS),
+``unix:///path.sock?db=N``; options are redis-py connection pool options
+(``socket_timeout``, ``ssl_cert_reqs``...). Every key is listed in
+``mrqcore.keys``; every multi-key change is one Lua script (``mrqcore/lua``,
+loaded by ``redis_scripts.load_script``) or one MULTI/EXEC pipeline, so a crash
+at any point leaves each job in exactly one place.
+
+The store is split by family, one mixin module each, combined here:
+
+| family | module |
+|---|---|
+| ``JobRecords``, ``QueueStore`` | this module |
+| ``WorkerRegistry`` | ``redis_workers`` |
+| ``MaintenanceStore`` | ``redis_maintenance`` |
+| ``RawQueueStore`` | ``redis_raw`` |
+| ``WorkflowStore`` | ``redis_workflow`` |
+| waiters (pub/sub) | ``redis_pubsub`` |
+
+``RedisJobStore.client`` is the redis-py client; user code gets it as
+``mrqcore.context.connections.redis``, the one sanctioned way past the store.
+Nothing else outside ``mrqcore/store/`` may use it (``tests/test_store_door.py``).
 """
 from __future__ import annotations
 
-import importlib.resources
 import threading
 import time
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
+from urllib.parse import urlparse
 
 import redis
 
+from ..exceptions import ConfigError
 from ..keys import Keys
 from .base import Finish, JobSpec, JobStore, Waiter
+from .redis_maintenance import RedisMaintenance
+from .redis_pubsub import ChannelSubscriber, PubSubWaiter
+from .redis_raw import RedisRawQueues
+from .redis_scripts import RedisStoreBase, enqueue_args, load_script
+from .redis_workers import RedisWorkerRegistry
 
-_SCRIPTS = ("enqueue", "dequeue", "finish", "promote", "cancel", "requeue")
+#: URL schemes this store serves (``mrqcore.store.open_store`` picks it for them)
+SCHEMES = ("redis", "rediss", "unix")
+#: scripts of the hot path, registered when the store is built
+_HOT_SCRIPTS = ("enqueue", "dequeue", "finish", "promote")
+
+_pools: list[redis.ConnectionPool] = []
 
 
-def _load_script(name: str) -> str:
-    return importlib.resources.files("mrqcore").joinpath(f"lua/{name}.lua").read_text()
+class TemporaryWorkflowStubUntilMerge:
+    """TEMPORARY (branch seams-store only, removed before its last commit): stands in for
+    ``redis_workflow.RedisWorkflowMixin`` so the store can be built while that lives on another branch."""
+
+    def _missing(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError("WorkflowStore is implemented by redis_workflow.RedisWorkflowMixin")
+
+    release_held = fail_held = barrier_add = set_value = get_value = delete_value = _missing
+    publish = subscribe = _missing
 
 
-class RedisJobStore(JobStore):
+class RedisJobStore(
+    TemporaryWorkflowStubUntilMerge,
+    RedisWorkerRegistry,
+    RedisMaintenance,
+    RedisRawQueues,
+    RedisStoreBase,
+    JobStore,
+):
     """The default store. ``client`` must use ``decode_responses=True``."""
 
-    #: errors after which an operation may be retried once the connection is back
     connection_errors = (redis.ConnectionError, redis.TimeoutError)
+    backend_errors = (redis.RedisError,)
 
     def __init__(self, client: redis.Redis, prefix: str) -> None:
-        self.redis = client
+        self.client = client
         self.keys = Keys(prefix)
         self.prefix = prefix
-        self._scripts = {name: client.register_script(_load_script(name)) for name in _SCRIPTS}
+        self._scripts = {name: load_script(client, name) for name in _HOT_SCRIPTS}
         self._local = threading.local()
 
-    # --- queueing -----------------------------------------------------------------
+    @classmethod
+    def from_url(cls, url: str, prefix: str, **options: Any) -> "RedisJobStore":
+        """A store on a new client for ``url`` (see ``connect``)."""
+        return cls(connect(url, **options), prefix)
+
+    def close(self) -> None:
+        self.client.connection_pool.disconnect()
+
+    def ping(self) -> None:
+        self.client.ping()
+
+    # --- the hot path -------------------------------------------------------------
 
     def enqueue(self, specs: Sequence[JobSpec], now: float) -> list[str]:
-        return list(self._scripts["enqueue"](args=self._enqueue_args(specs, now)) or [])
-
-    def enqueue_in(self, pipe: Any, specs: Sequence[JobSpec], now: float) -> None:
-        """Add the enqueue of ``specs`` to ``pipe``, a MULTI pipeline the caller executes.
-
-        For writes that must happen together with the enqueue or not at all
-        (the scheduler's claim of a due run, under WATCH).
-        """
-        self._scripts["enqueue"](args=self._enqueue_args(specs, now), client=pipe)
-
-    def _enqueue_args(self, specs: Sequence[JobSpec], now: float) -> list[Any]:
-        args: list[Any] = [self.prefix, repr(now)]
-        for spec in specs:
-            args += (spec.id, spec.queue, repr(spec.due) if spec.due else "0", len(spec.fields))
-            for name, value in spec.fields.items():
-                args += (name, value)
-        return args
+        return list(self._scripts["enqueue"](args=enqueue_args(self.prefix, specs, now)) or [])
 
     def dequeue(self, worker_id: str, queues: Sequence[str], count: int, now: float) -> list[tuple[str, dict[str, str]]]:
         if count <= 0 or not queues:
@@ -90,46 +127,97 @@ class RedisJobStore(JobStore):
     def get(self, job_id: str, fields: Sequence[str] | None = None) -> dict[str, str] | None:
         key = self.keys.job(job_id)
         if fields:
-            values = self.redis.hmget(key, list(fields))
+            values = self.client.hmget(key, list(fields))
             if all(v is None for v in values):
-                return None if not self.redis.exists(key) else {}
+                return None if not self.client.exists(key) else {}
             return {f: v for f, v in zip(fields, values) if v is not None}
-        record = self.redis.hgetall(key)
+        record = self.client.hgetall(key)
         return record or None
 
-    def update(self, job_id: str, fields: dict[str, str]) -> None:
-        self.redis.hset(self.keys.job(job_id), mapping=fields)
+    def get_many(self, job_ids: Sequence[str], fields: Sequence[str]) -> list[dict[str, str] | None]:
+        if not job_ids:
+            return []
+        fields = list(fields)
+        pipe = self.client.pipeline(transaction=False)
+        for job_id in job_ids:
+            pipe.hmget(self.keys.job(job_id), fields)
+        out: list[dict[str, str] | None] = [
+            {f: v for f, v in zip(fields, values) if v is not None} for values in pipe.execute()]
+        # A record with none of the fields reads like no record: ask those (rare) ones again.
+        empty = [i for i, record in enumerate(out) if not record]
+        if empty:
+            pipe = self.client.pipeline(transaction=False)
+            for i in empty:
+                pipe.exists(self.keys.job(job_ids[i]))
+            for i, found in zip(empty, pipe.execute()):
+                if not found:
+                    out[i] = None
+        return out
+
+    def update(self, job_id: str, fields: Mapping[str, str]) -> None:
+        self.client.hset(self.keys.job(job_id), mapping=dict(fields))
+
+    def delete(self, job_ids: Sequence[str]) -> int:
+        if not job_ids:
+            return 0
+        pipe = self.client.pipeline(transaction=False)
+        for job_id in job_ids:
+            pipe.delete(self.keys.job(job_id))
+        pipe.delete(*[self.keys.joblog(job_id) for job_id in job_ids])
+        return sum(int(n) for n in pipe.execute()[:-1])
 
     def cancel(self, job_id: str, now: float, ttl: int) -> str | None:
-        return self._scripts["cancel"](args=[self.prefix, job_id, repr(now), ttl]) or None
+        return self._script("cancel")(args=[self.prefix, job_id, repr(now), ttl]) or None
 
     def requeue(self, job_id: str, now: float, queue: str | None = None,
                 force: bool = False, note: str = "") -> str | None:
-        return self._scripts["requeue"](
+        return self._script("requeue")(
             args=[self.prefix, job_id, repr(now), queue or "", "1" if force else "0", note]) or None
 
     def log_lines(self, job_id: str) -> list[str]:
-        return self.redis.lrange(self.keys.joblog(job_id), 0, -1)
+        return self.client.lrange(self.keys.joblog(job_id), 0, -1)
 
     def append_log(self, job_id: str, lines: Sequence[str]) -> None:
         if lines:
-            self.redis.rpush(self.keys.joblog(job_id), *lines)
-
-    # --- queues and workers -------------------------------------------------------
-
-    def queue_size(self, queue: str) -> int:
-        return int(self.redis.llen(self.keys.queue(queue)))
-
-    def known_queues(self) -> list[str]:
-        return sorted(self.redis.smembers(self.keys.queues))
-
-    def inflight(self, worker_id: str) -> list[str]:
-        return list(self.redis.zrange(self.keys.inflight(worker_id), 0, -1))
+            self.client.rpush(self.keys.joblog(job_id), *lines)
 
     def iter_ids(self) -> Iterable[str]:
         start = len(self.keys.job(""))
-        for key in self.redis.scan_iter(match=self.keys.job("*"), count=1000):
+        for key in self.client.scan_iter(match=self.keys.job("*"), count=1000):
             yield key[start:]
+
+    # --- queues -------------------------------------------------------------------
+
+    def queue_size(self, queue: str) -> int:
+        return int(self.client.llen(self.keys.queue(queue)))
+
+    def known_queues(self) -> list[str]:
+        return sorted(self.client.smembers(self.keys.queues))
+
+    def purge_queue(self, queue: str) -> int:
+        pipe = self.client.pipeline(transaction=True)
+        pipe.llen(self.keys.queue(queue))
+        pipe.delete(self.keys.queue(queue))
+        return int(pipe.execute()[0])
+
+    def pause_queue(self, name: str) -> None:
+        self.client.sadd(self.keys.paused, name)
+
+    def resume_queue(self, name: str) -> None:
+        pipe = self.client.pipeline(transaction=True)
+        pipe.srem(self.keys.paused, name)
+        pipe.publish(self.keys.notify_channel, 1)
+        pipe.execute()
+
+    def paused_queues(self) -> set[str]:
+        return set(self.client.smembers(self.keys.paused))
+
+    def queue_state(self) -> tuple[set[str], set[str]]:
+        pipe = self.client.pipeline(transaction=False)
+        pipe.smembers(self.keys.queues)
+        pipe.smembers(self.keys.paused)
+        known, paused = pipe.execute()
+        return set(known), set(paused)
 
     # --- waking up ----------------------------------------------------------------
 
@@ -139,87 +227,36 @@ class RedisJobStore(JobStore):
         # costs more than the whole job round trip.
         subscriber = getattr(self._local, "done_subscriber", None)
         if subscriber is None:
-            subscriber = self._local.done_subscriber = _ChannelSubscriber(self.redis)
+            subscriber = self._local.done_subscriber = ChannelSubscriber(self.client)
         return subscriber.waiter(self.keys.done_channel(job_id))
 
     def notify_waiter(self) -> Waiter:
-        return _PubSubWaiter(self.redis, self.keys.notify_channel)
+        return PubSubWaiter(self.client, self.keys.notify_channel)
 
 
-class _PubSubWaiter(Waiter):
-    """A subscription to one channel; ``wait`` drains every message that arrived."""
+def connect(url: str, **options: Any) -> redis.Redis:
+    """A decoded-responses Redis client for ``url``; a bad URL is a ConfigError naming 'redis'.
 
-    def __init__(self, client: redis.Redis, channel: str) -> None:
-        self._pubsub = client.pubsub(ignore_subscribe_messages=True)
-        self._pubsub.subscribe(channel)
-        # Read the subscribe confirmation now, so a later wait() only sees real messages.
-        self._pubsub.get_message(timeout=1.0)
+    ``options`` go to redis-py's ``ConnectionPool.from_url``. Pools are remembered so
+    ``close_all_pools`` can close them at exit (the embedded server counts clients).
+    """
+    scheme = urlparse(url).scheme
+    if scheme not in SCHEMES:
+        raise ConfigError("redis", f"unsupported URL scheme {scheme!r} in {url!r} "
+                                   "(use redis://, rediss:// or unix://)")
+    options.setdefault("health_check_interval", 30)
+    try:
+        pool = redis.ConnectionPool.from_url(url, decode_responses=True, **options)
+    except (ValueError, TypeError) as exc:
+        raise ConfigError("redis", f"cannot parse {url!r}: {exc}") from exc
+    _pools.append(pool)
+    return redis.Redis(connection_pool=pool)
 
-    def wait(self, timeout: float) -> bool:
+
+def close_all_pools() -> None:
+    """Disconnect every pool ``connect`` made (at exit)."""
+    for pool in _pools:
         try:
-            message = self._pubsub.get_message(timeout=timeout)
-            got = message is not None
-            while message is not None:
-                message = self._pubsub.get_message(timeout=0)
-                got = True
-            return got
-        except (redis.ConnectionError, redis.TimeoutError):
-            # The caller re-reads state anyway; a broken subscription just means "look
-            # again". Pause so a Redis restart does not turn callers into a busy loop;
-            # redis-py reconnects and resubscribes on the next call.
-            time.sleep(min(timeout, 0.5))
-            return False
-
-    def close(self) -> None:
-        try:
-            self._pubsub.close()
-        except redis.RedisError:
-            pass
-
-
-class _ChannelSubscriber:
-    """A long-lived PubSub connection that subscribes to one channel at a time."""
-
-    def __init__(self, client: redis.Redis) -> None:
-        self._pubsub = client.pubsub()
-
-    def waiter(self, channel: str) -> Waiter:
-        self._pubsub.subscribe(channel)
-        # Wait for the confirmation: from then on, a publish on the channel reaches us.
-        deadline = time.monotonic() + 5.0
-        while time.monotonic() < deadline:
-            message = self._pubsub.get_message(timeout=1.0)
-            if message and message["type"] == "subscribe" and message["channel"] == channel:
-                break
-        return _SubscribedWaiter(self._pubsub, channel)
-
-
-class _SubscribedWaiter(Waiter):
-    """Waits on one channel of a shared subscriber; unsubscribes on close."""
-
-    def __init__(self, pubsub: Any, channel: str) -> None:
-        self._pubsub = pubsub
-        self._channel = channel
-        #: the data of the last message received on the channel
-        self.message: str | None = None
-
-    def wait(self, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        try:
-            while True:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return False
-                message = self._pubsub.get_message(timeout=remaining)
-                if message and message["type"] == "message" and message["channel"] == self._channel:
-                    self.message = message["data"]
-                    return True
-        except (redis.ConnectionError, redis.TimeoutError):
-            time.sleep(min(timeout, 0.5))
-            return False
-
-    def close(self) -> None:
-        try:
-            self._pubsub.unsubscribe(self._channel)
-        except redis.RedisError:
+            pool.disconnect()
+        except Exception:  # at exit, a pool may already be half torn down
             pass

@@ -48,7 +48,7 @@ def test_countdown_parks_job_in_redis(app, runtime, compat_worker):
     from tests.compat.proj_tasks import add
     result = add.apply_async((1, 1), countdown=1)
     # no worker yet: the job waits in the scheduled zset, not in any worker's memory
-    assert runtime.redis.zscore(runtime.store.keys.scheduled, result.id) is not None
+    assert runtime.store.client.zscore(runtime.store.keys.scheduled, result.id) is not None
     assert result.state == "PENDING" and result.exists
     compat_worker()
     assert result.get(timeout=20) == 2

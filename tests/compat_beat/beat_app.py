@@ -32,5 +32,5 @@ app.conf.update(
 def tick(label, extra=0):
     from mrqcore.runtime import get_runtime
     runtime = get_runtime()
-    runtime.redis.rpush(runtime.config.redis_prefix + "test:beat-ticks", f"{label}:{extra}")
+    runtime.store.client.rpush(runtime.config.redis_prefix + "test:beat-ticks", f"{label}:{extra}")
     return label

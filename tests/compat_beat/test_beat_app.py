@@ -23,7 +23,7 @@ def ts(*args: int) -> float:
 
 
 def ticks(runtime) -> list[str]:
-    return runtime.redis.lrange(runtime.config.redis_prefix + "test:beat-ticks", 0, -1)
+    return runtime.store.client.lrange(runtime.config.redis_prefix + "test:beat-ticks", 0, -1)
 
 
 def test_scheduler_tasks_of_an_app(runtime):

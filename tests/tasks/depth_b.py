@@ -43,7 +43,7 @@ class RecordRun(Task):
 
 def count_metric(name, incr=1, **kwargs):
     """metric_hook: logs each scheduler claim and each recovery metric to Redis lists."""
-    redis = get_runtime().redis
+    redis = get_runtime().store.client
     if name == "scheduler.queued":
         redis.rpush(_key("sched-queued"), json.dumps({"entry": kwargs.get("entry"), "due": kwargs.get("due")}))
     elif name.startswith("recovery."):
