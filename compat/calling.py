@@ -33,10 +33,10 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from mrqcore.job import queue_job
+from mrqcore.store.base import HOLD_DUE
 
 from . import _state, signals
 from .exceptions import ImproperlyConfigured
-from .keys import PARKED
 from .utils import check_options, expires_at, to_timestamp
 
 if TYPE_CHECKING:
@@ -98,7 +98,7 @@ def send(app: "Celery", name: str, args: Any = None, kwargs: Any = None, *, task
     meta = _meta(app, name, task_id, task, options, now)
     delay = None
     if options.get("park"):
-        delay = PARKED - now
+        delay = HOLD_DUE - now
     elif options.get("countdown") is not None:
         delay = float(options["countdown"])
     elif options.get("eta") is not None:

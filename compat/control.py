@@ -60,9 +60,7 @@ class Control:
         runtime = self.app.runtime
         total = 0
         for queue in self.app._worker_queues():
-            key = runtime.store.keys.queue(queue)
-            total += int(runtime.redis.llen(key))
-            runtime.redis.delete(key)
+            total += runtime.store.purge_queue(queue)
         return total
 
     def __getattr__(self, name: str) -> Any:

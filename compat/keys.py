@@ -1,32 +1,30 @@
-"""Redis keys the Celery layer adds (all under the runtime's ``redis_prefix``).
+"""Names the Celery layer keeps in the store (all relative to the runtime's ``redis_prefix``).
 
-mrqcore's own keys are listed in ``mrqcore.keys``; these are the compat layer's:
+mrqcore's own keys are listed in ``mrqcore.keys``; these are the compat layer's,
+passed to ``JobStore`` workflow methods, which put them under the prefix
+(on Redis the key is the prefix followed by the name):
 
-| key | type | holds |
+| name | store method | holds |
 |---|---|---|
-| ``{p}celery:chord:{group_id}`` | hash | header index -> result JSON of each finished chord header task |
-| ``{p}celery:group:{group_id}`` | string | JSON list of the task ids of a group (``GroupResult.restore``) |
-| ``{p}celery:control`` | pubsub channel | ``terminate <task id>`` messages (``revoke(terminate=True)``) |
+| ``celery:chord:{group_id}`` | ``barrier_add`` | header index -> result JSON of each finished chord header task |
+| ``celery:group:{group_id}`` | ``set_value`` | JSON list of the task ids of a group (``GroupResult.restore``) |
+| ``celery:control`` | ``publish``/``subscribe`` | ``terminate <task id>`` messages (``revoke(terminate=True)``) |
 
 Parked jobs (chain steps and chord bodies waiting for their parents) are
-ordinary job records in mrqcore's ``{p}scheduled`` zset with a score of
-``PARKED`` (never due): the promoter never moves them; ``release.lua`` does.
+mrqcore *held* jobs: queued with ``due = HOLD_DUE`` (never due), released by
+``JobStore.release_held`` or ended by ``JobStore.fail_held``.
 """
 from __future__ import annotations
 
-#: zset score of a parked job (year ~318,000: never due)
-PARKED = 1e13
-#: scores at or above this are parked jobs
-PARKED_MIN = 1e12
+#: the channel of ``terminate <task id>`` messages
+CONTROL_CHANNEL = "celery:control"
 
 
-def chord(prefix: str, group_id: str) -> str:
-    return f"{prefix}celery:chord:{group_id}"
+def chord(group_id: str) -> str:
+    """The barrier name of a chord's header results."""
+    return f"celery:chord:{group_id}"
 
 
-def group(prefix: str, group_id: str) -> str:
-    return f"{prefix}celery:group:{group_id}"
-
-
-def control_channel(prefix: str) -> str:
-    return f"{prefix}celery:control"
+def group(group_id: str) -> str:
+    """The value name of a saved GroupResult."""
+    return f"celery:group:{group_id}"

@@ -331,7 +331,7 @@ class AsyncResult:
             for job_id in (meta.get("chain_next") or {}).get("downstream") or ():
                 Job(job_id, runtime).cancel()
         if terminate and previous == "started":
-            runtime.redis.publish(keys.control_channel(runtime.config.redis_prefix), f"terminate {self.id}")
+            runtime.store.publish(keys.CONTROL_CHANNEL, f"terminate {self.id}")
         if wait and previous == "started":
             try:
                 self._wait(timeout, 0.2)
@@ -342,7 +342,7 @@ class AsyncResult:
     def forget(self) -> None:
         """Delete the record (afterwards ``exists`` is False)."""
         runtime = self.app.runtime
-        runtime.redis.delete(runtime.store.keys.job(self.id), runtime.store.keys.joblog(self.id))
+        runtime.store.delete([self.id])
         self._cache = None
 
     # --- relations ----------------------------------------------------------------

@@ -131,19 +131,19 @@ class GroupResult(ResultSet):
             return self
         runtime = self.app.runtime
         ttl = int(runtime.config.result_ttl) or None
-        runtime.redis.set(keys.group(runtime.config.redis_prefix, self.id),
-                          serialization.dumps([r.id for r in self.results]).decode(), ex=ttl)
+        runtime.store.set_value(keys.group(self.id), serialization.dumps([r.id for r in self.results]).decode(),
+                                ttl)
         return self
 
     def delete(self, backend: Any = None) -> None:
         runtime = self.app.runtime
-        runtime.redis.delete(keys.group(runtime.config.redis_prefix, self.id))
+        runtime.store.delete_value(keys.group(self.id))
 
     @classmethod
     def restore(cls, id: str, backend: Any = None, app: "Celery | None" = None) -> "GroupResult | None":  # noqa: A002
         app = app or cls._default_app or _state.get_current_app()
         runtime = app.runtime
-        raw = runtime.redis.get(keys.group(runtime.config.redis_prefix, id))
+        raw = runtime.store.get_value(keys.group(id))
         if raw is None:
             return None
         return cls(id, [AsyncResult(i, app=app) for i in serialization.loads(raw)], app=app)

@@ -106,14 +106,14 @@ def _control_listener(worker: "Worker") -> None:
     from .exceptions import RevokedInterrupt
     runtime = worker.runtime
     while True:
+        subscription = None
         try:
-            pubsub = runtime.redis.pubsub(ignore_subscribe_messages=True)
-            pubsub.subscribe(keys.control_channel(runtime.config.redis_prefix))
+            subscription = runtime.store.subscribe(keys.CONTROL_CHANNEL)
             while True:
-                message = pubsub.get_message(timeout=1.0)
-                if not message:
+                message = subscription.get(1.0)
+                if message is None:
                     continue
-                verb, _, job_id = str(message["data"]).partition(" ")
+                verb, _, job_id = message.partition(" ")
                 running = worker.running.get(job_id)
                 if verb == "terminate" and running is not None:
                     logger.warning("terminating job %s (revoke terminate=True)", job_id)
@@ -123,3 +123,6 @@ def _control_listener(worker: "Worker") -> None:
         except Exception as exc:  # Redis went away: listen again
             logger.warning("control listener: %s; reconnecting", exc)
             gevent.sleep(1.0)
+        finally:
+            if subscription is not None:
+                subscription.close()

@@ -1,8 +1,9 @@
 """What happens after a job ends, for canvas: chain steps, chord parts, and their failures.
 
-Parked jobs (see ``mrqc.keys``) are released or failed with Lua scripts that
-act only on a job still parked, so each happens exactly once even when two
-workers finish chord parts at the same instant:
+Parked jobs (mrqcore held jobs, see ``mrqc.keys``) are released or failed
+through the store (``release_held``, ``fail_held``), which act only on a job
+still held, so each happens exactly once even when two workers finish chord
+parts at the same instant:
 
 * a chain step's ``meta["chain_next"]`` says what comes next:
   ``{"kind": "task", "id", "immutable", "downstream": [ids]}`` (a parked
@@ -13,17 +14,16 @@ workers finish chord parts at the same instant:
   result; the body is already parked);
 * a chord header task's ``meta["chord"]`` is ``{"id", "index", "size",
   "body_id", "body_immutable", "downstream"}``; its result goes into the
-  chord hash (``chord_part.lua``), and the part that completes the hash
+  chord's barrier (``store.barrier_add``), and the part that completes it
   releases the body with the ordered list of results;
 * on failure, every parked job downstream ends ``failed`` with the same
   exception (a chord body with ``ChordError``), and the body's errbacks run
-  once (guarded by the same script);
+  once (guarded by ``fail_held``);
 * a parked step that was revoked is not released, and the parked steps after
   it are revoked too (the chain stops there).
 """
 from __future__ import annotations
 
-import importlib.resources
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -39,36 +39,23 @@ if TYPE_CHECKING:
     from .app import Celery
     from .task import Context
 
-_scripts: dict[tuple[int, str], Any] = {}
-
-
-def _script(runtime: "Runtime", name: str) -> Any:
-    key = (id(runtime.redis), name)
-    if key not in _scripts:
-        text = importlib.resources.files("mrqc").joinpath(f"lua/{name}.lua").read_text()
-        _scripts[key] = runtime.redis.register_script(text)
-    return _scripts[key]
-
 
 def release(runtime: "Runtime", job_id: str, prepend: Any = None, has_prepend: bool = False,
             meta_update: dict[str, Any] | None = None) -> bool:
     """Queue a parked job (once); with ``has_prepend``, ``prepend`` becomes its first argument."""
     store = runtime.store
-    params_json = ""
-    meta_json = ""
+    fields: dict[str, str] = {}
     if has_prepend or meta_update:
         record = store.get(job_id, ("params", "meta")) or {}
         if has_prepend:
             params = serialization.loads(record.get("params")) or {"args": [], "kwargs": {}}
             params["args"] = [prepend] + list(params.get("args") or [])
-            params_json = serialization.dumps_checked(params, "chained result").decode()
+            fields["params"] = serialization.dumps_checked(params, "chained result").decode()
         if meta_update:
             meta = serialization.loads(record.get("meta")) or {}
             meta.update(meta_update)
-            meta_json = serialization.dumps(meta).decode()
-    done = _script(runtime, "release")(args=[runtime.config.redis_prefix, job_id, repr(time.time()),
-                                             repr(keys.PARKED_MIN), params_json, meta_json])
-    return bool(done)
+            fields["meta"] = serialization.dumps(meta).decode()
+    return store.release_held(job_id, time.time(), fields)
 
 
 def fail_parked(runtime: "Runtime", job_id: str, exc: BaseException, ttl: int,
@@ -84,12 +71,7 @@ def fail_parked(runtime: "Runtime", job_id: str, exc: BaseException, ttl: int,
               "exc_info": serialization.dumps(exception_record(exc)).decode()}
     if cause is not None:
         fields["parent_exc_info"] = serialization.dumps(exception_record(cause)).decode()
-    flat: list[str] = []
-    for name, value in fields.items():
-        flat += [name, value]
-    done = _script(runtime, "fail_parked")(args=[runtime.config.redis_prefix, job_id, repr(time.time()),
-                                                 repr(keys.PARKED_MIN), ttl, "failed", *flat])
-    return bool(done)
+    return runtime.store.fail_held(job_id, time.time(), "failed", fields, ttl)
 
 
 def on_success(app: "Celery", runtime: "Runtime", request: "Context", meta: dict[str, Any], retval: Any) -> None:
@@ -143,12 +125,11 @@ def _revoke_rest_if_revoked(runtime: "Runtime", nxt: dict[str, Any]) -> None:
 def _chord_part(app: "Celery", runtime: "Runtime", request: "Context", chord: dict[str, Any], retval: Any) -> None:
     ttl = int(runtime.config.result_ttl)
     result_json = serialization.dumps_checked(retval, "chord part result").decode()
-    flat = _script(runtime, "chord_part")(args=[runtime.config.redis_prefix, chord["id"], chord["index"],
-                                                result_json, chord["size"], ttl])
-    if not flat:
+    parts = runtime.store.barrier_add(keys.chord(chord["id"]), int(chord["index"]), result_json,
+                                      int(chord["size"]), ttl)
+    if parts is None:
         return
-    parts = dict(zip(flat[::2], flat[1::2]))
-    results = [serialization.loads(parts[str(i)]) for i in range(int(chord["size"]))]
+    results = [serialization.loads(parts[i]) for i in range(int(chord["size"]))]
     if not release(runtime, chord["body_id"], results, has_prepend=not chord.get("body_immutable")):
         _revoke_rest_if_revoked(runtime, {"id": chord["body_id"],
                                           "downstream": [chord["body_id"]] + list(chord.get("downstream") or ())})

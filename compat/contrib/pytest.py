@@ -90,10 +90,7 @@ def _create_app(enable_logging: bool = False, use_trap: bool = False, parameters
 
 def _delete_prefix(runtime: Any) -> None:
     with contextlib.suppress(Exception):
-        client = runtime.redis
-        keys = list(client.scan_iter(match=runtime.config.redis_prefix + "*", count=1000))
-        for start in range(0, len(keys), 500):
-            client.delete(*keys[start:start + 500])
+        runtime.store.clear()
 
 
 def _import_includes(app: Any, includes: Sequence[str]) -> None:

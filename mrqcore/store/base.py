@@ -193,6 +193,12 @@ class JobRecords(abc.ABC):
         """Every job id in the store (admin use; may scan, never on a hot path)."""
 
     @abc.abstractmethod
+    def clear(self) -> None:
+        """Delete everything this store holds under its prefix/namespace: records, logs, queues,
+        workers, held jobs, barriers, values (a test's cleanup, never a live deployment's).
+        Other prefixes are untouched."""
+
+    @abc.abstractmethod
     def done_waiter(self, job_id: str) -> Waiter:
         """A waiter woken when the job may have finished. Subscribe first, then read the record.
 
@@ -401,7 +407,7 @@ class WorkflowStore(abc.ABC):
 
     @abc.abstractmethod
     def set_value(self, name: str, value: str, ttl: int | None = None) -> None:
-        """Store a small value under ``name``."""
+        """Store a small value under ``name``, kept ``ttl`` seconds (None or 0: until deleted)."""
 
     @abc.abstractmethod
     def get_value(self, name: str) -> str | None:

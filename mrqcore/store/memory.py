@@ -78,8 +78,13 @@ class MemoryJobStore(MemoryRawMixin, MemoryWorkflowMixin, JobStore):
         self._raw_inflight: dict[str, dict[str, dict[str, Any]]] = {}
 
     @classmethod
-    def for_url(cls, url: str, prefix: str = "mrqc:") -> "MemoryJobStore":
-        """The store for ``memory://`` (new each call) or ``memory://name`` (shared per name and prefix)."""
+    def from_url(cls, url: str, prefix: str = "mrqc:", **options: Any) -> "MemoryJobStore":
+        """The store for ``memory://`` (new each call) or ``memory://name`` (shared per name and prefix).
+
+        ``mrqcore.store.open_store`` calls this; it takes no options.
+        """
+        if options:
+            raise ConfigError("redis", f"memory:// takes no store options, got {sorted(options)}")
         parsed = urlparse(url)
         if parsed.scheme != "memory":
             raise ConfigError("redis", f"{url!r} is not a memory:// URL")
@@ -91,6 +96,8 @@ class MemoryJobStore(MemoryRawMixin, MemoryWorkflowMixin, JobStore):
             if store is None:
                 store = _named[(name, prefix)] = cls(prefix)
             return store
+
+    for_url = from_url
 
     def __repr__(self) -> str:
         return f"<MemoryJobStore prefix={self.prefix!r}>"

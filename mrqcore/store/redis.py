@@ -39,6 +39,7 @@ from .redis_pubsub import ChannelSubscriber, PubSubWaiter
 from .redis_raw import RedisRawQueues
 from .redis_scripts import RedisStoreBase, enqueue_args, load_script
 from .redis_workers import RedisWorkerRegistry
+from .redis_workflow import RedisWorkflowMixin
 
 #: URL schemes this store serves (``mrqcore.store.open_store`` picks it for them)
 SCHEMES = ("redis", "rediss", "unix")
@@ -48,23 +49,12 @@ _HOT_SCRIPTS = ("enqueue", "dequeue", "finish", "promote")
 _pools: list[redis.ConnectionPool] = []
 
 
-class TemporaryWorkflowStubUntilMerge:
-    """TEMPORARY (branch seams-store only, removed before its last commit): stands in for
-    ``redis_workflow.RedisWorkflowMixin`` so the store can be built while that lives on another branch."""
-
-    def _missing(self, *args: Any, **kwargs: Any) -> Any:
-        raise NotImplementedError("WorkflowStore is implemented by redis_workflow.RedisWorkflowMixin")
-
-    release_held = fail_held = barrier_add = set_value = get_value = delete_value = _missing
-    publish = subscribe = _missing
-
-
 class RedisJobStore(
-    TemporaryWorkflowStubUntilMerge,
     RedisWorkerRegistry,
     RedisMaintenance,
     RedisRawQueues,
     RedisStoreBase,
+    RedisWorkflowMixin,
     JobStore,
 ):
     """The default store. ``client`` must use ``decode_responses=True``."""
