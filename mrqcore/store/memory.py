@@ -62,6 +62,11 @@ class MemoryJobStore(MemoryRawMixin, MemoryWorkflowMixin, JobStore):
         self.clock = clock
         self._lock = threading.RLock()
         self._channels = Channels(self._lock)
+        self._reset()
+
+    def _reset(self) -> None:
+        """Empty every piece of state (subscriptions are connections, not state: they stay)."""
+        clock = self.clock
         self._records: Expiring[dict[str, str]] = Expiring(clock)
         self._logs: Expiring[list[str]] = Expiring(clock)
         self._reports: Expiring[dict[str, str]] = Expiring(clock)
@@ -264,6 +269,10 @@ class MemoryJobStore(MemoryRawMixin, MemoryWorkflowMixin, JobStore):
     def iter_ids(self) -> Iterable[str]:
         with self._lock:
             return [str(key) for key in self._records.keys()]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._reset()
 
     def done_waiter(self, job_id: str) -> Waiter:
         with self._lock:

@@ -15,26 +15,26 @@ from typing import Any, Iterator
 
 import pytest
 
+from mrqcore.store import open_store
 from mrqcore.store.base import Finish, JobSpec, JobStore
 
 STORES = ("redis", "memory")
 
 
 @pytest.fixture(params=STORES)
-def store(request: pytest.FixtureRequest) -> Iterator[JobStore]:
-    if request.param == "memory":
-        from mrqcore.store.memory import MemoryJobStore
-        made: JobStore = MemoryJobStore(prefix=f"test-{uuid.uuid4().hex[:10]}:")
-    else:
-        made = _redis_store(request.getfixturevalue("redis_url"), request.getfixturevalue("prefix"))
+def store_url(request: pytest.FixtureRequest) -> str:
+    """The URL of each store under test."""
+    return "memory://" if request.param == "memory" else request.getfixturevalue("redis_url")
+
+
+@pytest.fixture
+def store(store_url: str, request: pytest.FixtureRequest) -> Iterator[JobStore]:
+    """Each store, opened the way a runtime opens it (``open_store`` on its URL and a fresh prefix)."""
+    prefix = request.getfixturevalue("prefix") if not store_url.startswith("memory:") \
+        else f"test-{uuid.uuid4().hex[:10]}:"
+    made = open_store(store_url, prefix)
     yield made
     made.close()
-
-
-def _redis_store(url: str, prefix: str) -> JobStore:
-    from mrqcore.runtime import connect
-    from mrqcore.store.redis import RedisJobStore
-    return RedisJobStore(connect(url), prefix)
 
 
 def spec(job_id: str | None = None, queue: str = "q", due: float = 0.0, **fields: str) -> JobSpec:

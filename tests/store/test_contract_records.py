@@ -268,6 +268,37 @@ def test_iter_ids_lists_every_record(store: JobStore) -> None:
     assert set(store.iter_ids()) == set(ids) | {done}
 
 
+def test_clear_deletes_everything_under_the_prefix(store: JobStore, store_url: str) -> None:
+    import uuid
+
+    from mrqcore.store import open_store
+    from mrqcore.store.base import HOLD_DUE
+    queued(store, spec(), spec(due=HOLD_DUE), spec(due=time.time() + 60))
+    (job_id,) = started(store, "w", spec(queue="other"))
+    store.append_log(job_id, ["x"])
+    store.heartbeat("w", {"status": "running"}, 60, time.time())
+    store.pause_queue("q")
+    store.raw_push("items_raw", "list", ["a"])
+    store.set_value("v", "1")
+    store.barrier_add("b", 0, "x", 2, 0)
+    assert store.try_lock("lock", "me", 60)
+    store.finish("w", [finish(job_id, "interrupt")])
+    neighbour = open_store(store_url, f"test-{uuid.uuid4().hex[:10]}:")
+    try:
+        queued(neighbour, spec())
+        store.clear()
+        assert list(store.iter_ids()) == [] and store.queue_size("q") == 0 and store.known_queues() == []
+        assert list(store.scheduled_ids()) == [] and store.paused_queues() == set()
+        assert store.worker_heartbeats() == {} and store.inflight("w") == [] and store.pop_interrupted(10) == []
+        assert store.raw_size("items_raw", "list") == 0 and store.get_value("v") is None
+        assert store.barrier_add("b", 1, "y", 2, 0) is None and store.try_lock("lock", "you", 60)
+        assert store.log_lines(job_id) == []
+        assert neighbour.queue_size("q") == 1  # another prefix is untouched
+    finally:
+        neighbour.clear()
+        neighbour.close()
+
+
 def test_ping_answers(store: JobStore) -> None:
     store.ping()
 
