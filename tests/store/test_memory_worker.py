@@ -15,6 +15,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 from tests.conftest import ROOT, worker_env
 
 SCRIPT = textwrap.dedent("""
@@ -67,3 +69,33 @@ def test_a_gevent_worker_serves_jobs_queued_on_a_memory_store() -> None:
     assert seen["fail"]["status"] == "failed" and "ValueError: no" in seen["fail"]["traceback"]
     assert seen["queue_size"] == 0 and seen["inflight"] == []
     assert worker not in seen["heartbeats"]  # unregistered at stop
+
+
+def test_a_solo_worker_in_a_thread_serves_a_memory_store() -> None:
+    """The same loop in a thread of this (unpatched) process, with the solo pool of ``mrqcore.pools``."""
+    import threading
+
+    pools = pytest.importorskip("mrqcore.pools", reason="the solo pool comes with the one-worker-loop work")
+    from mrqcore.config import Config
+    from mrqcore.job import Job, queue_job
+    from mrqcore.runtime import Runtime
+    from mrqcore.worker import Worker
+
+    runtime = Runtime(Config({"redis": "memory://", "redis_prefix": "mem:", "poll_interval": 0.05,
+                              "heartbeat_interval": 0.2}))
+    adds = [queue_job("tests.tasks.basic.Add", {"a": i, "b": 2}, queue="mem", runtime=runtime) for i in range(4)]
+    worker = Worker(runtime, queues=["mem"], burst=True, pool="solo")
+    outcome: dict[str, object] = {}
+
+    def run() -> None:
+        try:
+            outcome["code"] = worker.run()
+        finally:
+            pools.release_thread_hub()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(60)
+    assert not thread.is_alive() and outcome == {"code": 0}
+    assert [Job(job_id, runtime).wait(timeout=5) for job_id in adds] == [i + 2 for i in range(4)]
+    assert runtime.store.queue_size("mem") == 0 and runtime.store.inflight(worker.id) == []
