@@ -342,6 +342,9 @@ class Celery:
     @property
     def runtime(self) -> "Runtime":
         """The mrqcore runtime jobs are published through (see module docstring)."""
+        from .eager import memory_runtime
+        if (own := memory_runtime(self)) is not None:  # broker_url memory://: the app's memory store
+            return own
         from mrqcore import runtime as rt
         if rt._current is not None:
             return rt._current
