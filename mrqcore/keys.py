@@ -1,6 +1,7 @@
 """Every Redis key name mrqc uses, in one place.
 
-All keys start with the configured prefix (``mrqc:`` by default) so that several
+Only the Redis store (``mrqcore/store/redis*.py``) reads and writes these keys;
+tests use the names to inspect Redis. All keys start with the configured prefix (``mrqc:`` by default) so that several
 deployments, or parallel test runs, can share one Redis. Lua scripts get the
 prefix as an argument and build derived names the same way; the names here and
 in ``lua/*.lua`` must agree (each script's header lists the keys it touches).

@@ -4,7 +4,7 @@ A raw queue stores only a short string per item (an id, a URL...). No job record
 exists until a worker takes the item and turns it into a job with the queue's
 ``job_factory``. The queue's type comes from its name's suffix, as in MRQ:
 
-| suffix | class | Redis type | served |
+| suffix | class | type in the Redis store | served |
 |---|---|---|---|
 | ``_raw`` | ``RawListQueue`` | list | first in, first out |
 | ``_set`` | ``RawSetQueue`` | set | any order; an item queued twice is held once |

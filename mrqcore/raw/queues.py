@@ -158,7 +158,6 @@ class RawListQueue(RawQueue):
         return [self._member(v, f"params_list[{i}]") for i, v in enumerate(_as_list(params_list, self))]
 
 
-
 class RawSetQueue(RawQueue):
     """``name_set``: served in any order; an item queued again while waiting is held once."""
 
@@ -167,7 +166,6 @@ class RawSetQueue(RawQueue):
 
     def _entries(self, params_list: Any) -> list[str]:
         return [self._member(v, f"params_list[{i}]") for i, v in enumerate(_as_list(params_list, self))]
-
 
 
 class RawSortedSetQueue(RawQueue):
@@ -196,7 +194,6 @@ class RawSortedSetQueue(RawQueue):
     def _bare(self, value: Any, label: str) -> tuple[Any, float]:
         raise SerializationError(f"raw item for {self.name!r}", label, value,
                                  "a sorted set takes (item, score) pairs or a {item: score} dict")
-
 
 
 class RawTimedSetQueue(RawSortedSetQueue):

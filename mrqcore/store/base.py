@@ -6,8 +6,10 @@ each primitive atomic. Records are flat ``dict[str, str]`` (see
 ``mrqcore.job.FIELDS`` for the meaning of each).
 
 The store is the only door to the backend: nothing outside ``mrqcore/store/``
-talks to Redis. The contract is split by concern into small abstract classes
-that ``JobStore`` combines; every method states what must be atomic. A new
+talks to Redis (``tests/test_store_door.py`` checks it); ``open_store(url,
+prefix)`` in ``mrqcore.store.factory`` picks the class from the URL's scheme.
+The contract is split by concern into small abstract classes that
+``JobStore`` combines; every method states what must be atomic. A new
 store (memory, MongoDB, Redis Cluster) implements ``JobStore`` in one module
 and passes ``tests/store/`` (the contract suite).
 
@@ -306,8 +308,8 @@ class MaintenanceStore(abc.ABC):
 
     @abc.abstractmethod
     def drop_scheduled_without_record(self, job_ids: Sequence[str]) -> int:
-        """Remove from the scheduled set those ids that have no record, unless one is re-created
-        meanwhile (then nothing is removed). Returns how many were removed."""
+        """Remove from the scheduled set those of ``job_ids`` that have no record, atomically with
+        checking it (an id whose record is re-created meanwhile stays). Returns how many were removed."""
 
     @abc.abstractmethod
     def claim_schedule(self, entry_id: str, due: float, marker_ttl: int, specs: Sequence[JobSpec],
@@ -322,7 +324,8 @@ class MaintenanceStore(abc.ABC):
     @abc.abstractmethod
     def ratelimit(self, key: str, limit: int, per: float) -> int:
         """Count one action in the fixed window ``floor(server time / per)`` of ``key``; return how
-        many remain in that window before this one (0: the limit was reached, nothing counted)."""
+        many remain in that window before this one (0: the limit was reached). Every call counts,
+        also one that gets 0; the window's count expires with the window."""
 
     @abc.abstractmethod
     def acquire_slots(self, worker_id: str, now: float, lost_after: float,
@@ -434,6 +437,13 @@ class JobStore(JobRecords, QueueStore, WorkerRegistry, MaintenanceStore, RawQueu
     connection_errors: ClassVar[tuple[type[BaseException], ...]] = ()
     #: every error the backend may raise for an operation (connection errors included)
     backend_errors: ClassVar[tuple[type[BaseException], ...]] = ()
+
+    @classmethod
+    def from_url(cls, url: str, prefix: str, **options: Any) -> "JobStore":
+        """The store for ``url``, its names under ``prefix`` (``mrqcore.store.open_store`` calls this
+        once the URL's scheme picked the class). The default, for a store that needs no
+        connection, is ``cls(prefix=prefix, **options)``."""
+        return cls(prefix=prefix, **options)  # type: ignore[call-arg]
 
     def close(self) -> None:
         """Release connections (the store may be used again: it reconnects)."""

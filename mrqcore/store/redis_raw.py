@@ -108,5 +108,3 @@ class RedisRawQueues(RedisStoreBase, RawQueueStore):
 def _check_kind(kind: str) -> None:
     if kind not in RawQueueStore.RAW_KINDS:
         raise ValueError(f"unknown raw queue kind {kind!r}; expected one of {', '.join(RawQueueStore.RAW_KINDS)}")
-
-
