@@ -27,6 +27,7 @@ in ``lua/*.lua`` must agree (each script's header lists the keys it touches).
 | ``{p}interrupted`` | zset | ids of jobs that ended ``interrupt``, scored by time; recovery requeues them |
 | ``{p}lock:{name}`` | string | a short maintenance lock (recovery of one dead worker, one pass) |
 | ``{p}sched:last:{entry}`` | string | the latest due time a scheduler queued for one schedule entry |
+| ``{p}{name}`` | hash, string, channel | a workflow barrier, value or channel its caller names (``redis_workflow``) |
 """
 from __future__ import annotations
 

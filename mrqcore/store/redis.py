@@ -50,11 +50,11 @@ _pools: list[redis.ConnectionPool] = []
 
 
 class RedisJobStore(
+    RedisWorkflowMixin,
     RedisWorkerRegistry,
     RedisMaintenance,
     RedisRawQueues,
     RedisStoreBase,
-    RedisWorkflowMixin,
     JobStore,
 ):
     """The default store. ``client`` must use ``decode_responses=True``."""

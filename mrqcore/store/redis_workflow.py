@@ -1,10 +1,8 @@
 """The ``WorkflowStore`` family on Redis: held jobs, barriers, small values, messages.
 
-A mixin for ``RedisJobStore`` (kept apart so each module stays small). The host
-class provides ``client`` (a redis-py client with ``decode_responses=True``),
-``prefix`` (the key prefix) and, if it has a script loader, ``_script(name)``
-returning the registered script ``mrqcore/lua/<name>.lua``; without one, the
-mixin's own loader is used.
+A mixin of ``RedisJobStore`` (kept apart so each module stays small), on the
+state every Redis family shares (``RedisStoreBase``: ``client``, ``prefix`` and
+the one script loader ``_script``).
 
 | data | Redis key (``p`` = prefix) | type |
 |---|---|---|
@@ -21,29 +19,17 @@ on a job still held, so each happens once however many callers race.
 """
 from __future__ import annotations
 
-import importlib.resources
 import time
 from typing import Any, Mapping
 
 import redis
 
 from .base import HOLD_MIN, Subscription, WorkflowStore
+from .redis_scripts import RedisStoreBase
 
 
-class RedisWorkflowMixin(WorkflowStore):
-    """``WorkflowStore`` for a Redis store (see the module docstring for what the host provides)."""
-
-    client: redis.Redis
-    prefix: str
-
-    def _script(self, name: str) -> Any:
-        """The registered script ``mrqcore/lua/<name>.lua`` (a fallback loader: the host's wins)."""
-        scripts: dict[str, Any] = self.__dict__.setdefault("_workflow_scripts", {})
-        script = scripts.get(name)
-        if script is None:
-            text = importlib.resources.files("mrqcore").joinpath(f"lua/{name}.lua").read_text()
-            script = scripts[name] = self.client.register_script(text)
-        return script
+class RedisWorkflowMixin(RedisStoreBase, WorkflowStore):
+    """``WorkflowStore`` on Redis (see the module docstring for the keys)."""
 
     # --- held jobs ----------------------------------------------------------------
 
