@@ -335,7 +335,7 @@ class MemoryJobStore(MemoryRawMixin, MemoryWorkflowMixin, JobStore):
 
     def worker_heartbeats(self, before: float | None = None) -> dict[str, float]:
         with self._lock:
-            return {wid: beat for wid, beat in self._beats.items() if before is None or beat <= before}
+            return {wid: beat for wid, beat in self._beats.items() if before is None or beat < before}
 
     def worker_reports(self, worker_ids: Sequence[str]) -> list[tuple[dict[str, str], int]]:
         with self._lock:
@@ -398,7 +398,7 @@ class MemoryJobStore(MemoryRawMixin, MemoryWorkflowMixin, JobStore):
             previous = self._small.get(("schedule", entry_id))
             if previous is not None and previous >= due:
                 return False, previous
-            self._small.set(("schedule", entry_id), due, marker_ttl if marker_ttl > 0 else None)
+            self._small.set(("schedule", entry_id), due, max(1, int(marker_ttl)))  # never kept forever
             if previous is not None or queue_first:
                 self.enqueue(specs, now)
             return True, previous

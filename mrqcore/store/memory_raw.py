@@ -32,6 +32,8 @@ class MemoryRawMixin(RawQueueStore):
     def raw_push(self, queue: str, kind: str, items: Sequence[str] | Sequence[tuple[str, float]]) -> None:
         with self._lock:
             container = self._raw_container(queue, kind, create=bool(items))
+            if not items:
+                return
             for entry in items:
                 if kind == "list":
                     container.append(entry)
@@ -41,8 +43,7 @@ class MemoryRawMixin(RawQueueStore):
                     item, score = entry  # type: ignore[misc]
                     container[item] = float(score)
             self._known.add(queue)
-            if items:
-                self._channels.publish("notify", str(len(items)))
+            self._channels.publish("notify", str(len(items)))
 
     def raw_remove(self, queue: str, kind: str, items: Sequence[str]) -> None:
         with self._lock:
@@ -69,6 +70,8 @@ class MemoryRawMixin(RawQueueStore):
     def raw_items(self, queue: str, kind: str, skip: int = 0, limit: int = 20) -> list[str]:
         with self._lock:
             container = self._raw_container(queue, kind)
+            if limit <= 0:
+                return []
             if kind == "set":
                 return list(container)[:limit]
             if kind == "list":

@@ -97,6 +97,7 @@ def test_worker_heartbeats_before(store: JobStore) -> None:
     store.touch_worker("old", now - 100)
     store.touch_worker("new", now)
     assert store.worker_heartbeats(before=now - 50) == {"old": now - 100}
+    assert store.worker_heartbeats(before=now - 100) == {}  # strictly older
     assert set(store.worker_heartbeats()) == {"old", "new"}
 
 

@@ -74,6 +74,9 @@ def test_raw_push_records_the_name_and_wakes_workers(store: JobStore) -> None:
 
 
 def test_raw_empty_queues_read_as_empty(store: JobStore) -> None:
+    store.raw_push("nothing", "list", [])
+    assert "nothing" not in store.known_queues()
+    assert store.raw_items("nothing", "list", limit=0) == []
     for kind in store.RAW_KINDS:
         assert store.raw_size("nothing", kind) == 0
         assert store.raw_items("nothing", kind) == []
