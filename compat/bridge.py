@@ -195,6 +195,11 @@ def own_runtime(app: "Celery") -> Runtime | None:
     runtime = app._runtime
     if runtime is not None:
         return runtime
+    from .eager import memory_runtime
+    memory = memory_runtime(app)  # broker_url memory://: the app's in-process memory store
+    if memory is not None:
+        attach(memory)
+        return memory
     if not _redis_url(app):  # reading conf may configure the app (signals): no lock held here
         return None
     settings = runtime_settings(app)

@@ -127,8 +127,9 @@ class GroupResult(ResultSet):
         return self.results
 
     def save(self, backend: Any = None) -> "GroupResult":
-        if any(isinstance(r, EagerResult) for r in self.results):
-            return self
+        from .eager import eager_store
+        if any(isinstance(r, EagerResult) for r in self.results) and eager_store(self.app) is None:
+            return self  # eager results that are not stored: nothing to restore them from
         runtime = self.app.runtime
         ttl = int(runtime.config.result_ttl) or None
         runtime.store.set_value(keys.group(self.id), serialization.dumps([r.id for r in self.results]).decode(),

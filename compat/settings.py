@@ -49,7 +49,7 @@ DEFAULTS: dict[str, Any] = {
 
 #: setting -> what it does here
 SUPPORTED: dict[str, str] = {
-    "broker_url": "redis://, rediss://, unix:// -> mrqcore `redis` (memory:// accepted for eager-only test apps)",
+    "broker_url": "redis://, rediss://, unix:// -> mrqcore `redis` (memory://: the in-process memory store)",
     "broker_transport_options": "only global_keyprefix is read (-> mrqcore `redis_prefix`); visibility_timeout "
     "and the like do not apply: jobs are tracked per worker and requeued when a worker is lost",
     "result_backend": "redis URL or None accepted; results live in the job records on the broker Redis",
@@ -59,7 +59,7 @@ SUPPORTED: dict[str, str] = {
     "task_default_retry_delay": "mrqc extension: default of Task.default_retry_delay (Celery: 180)",
     "task_always_eager": "apply_async/delay run locally and return an EagerResult",
     "task_eager_propagates": "eager tasks re-raise their exception",
-    "task_store_eager_result": "accepted; eager results are never stored (no-op)",
+    "task_store_eager_result": "eager results are recorded in the app's store (memory:// apps: always)",
     "task_routes": "dict (exact names and glob patterns), list of dicts, router callables or their paths",
     "task_annotations": "dict form ({name or '*': {option: value}}) and lists of dicts",
     "result_expires": "seconds or timedelta -> mrqcore `result_ttl` of every Celery task",
@@ -253,7 +253,7 @@ def validate(name: str, value: Any) -> Any:
     if name == "broker_url" and value:
         if not isinstance(value, str) or not value.split("://")[0] in ("redis", "rediss", "unix", "memory"):
             raise ImproperlyConfigured(f"setting 'broker_url': {mask_url(value)!r} is not supported; mrqc runs on Redis "
-                                       "(redis://, rediss://, unix://; memory:// for eager-only test apps)")
+                                       "(redis://, rediss://, unix://; memory:// for the in-process memory store)")
     if name == "result_backend" and value:
         scheme = str(value).split("://")[0].split("+")[0]
         if scheme not in ("redis", "rediss", "unix", "mrqc", "cache", "disabled") or \
