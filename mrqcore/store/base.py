@@ -129,8 +129,9 @@ class JobRecords(abc.ABC):
     def enqueue(self, specs: Sequence[JobSpec], now: float) -> list[str]:
         """Create the records and queue them, all or nothing per call.
 
-        A spec whose id already has a live record (queued, started, retry) is
-        skipped; its id is returned so callers can tell. Idle workers are woken.
+        A spec whose id already has a record, in any status, is skipped (a
+        caller-chosen id is queued at most once while its record exists); its
+        id is returned so callers can tell. Idle workers are woken.
         """
 
     @abc.abstractmethod

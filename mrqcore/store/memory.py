@@ -41,7 +41,6 @@ from .memory_state import Channels, Expiring, MemoryWaiter
 from .memory_workflow import MemoryWorkflowMixin
 
 #: statuses under which a record is live: enqueue skips its id
-_LIVE = ("queued", "started", "retry")
 #: a success result at most this long travels in the done notice (as in finish.lua)
 _NOTICE_RESULT_MAX = 4096
 
@@ -115,11 +114,9 @@ class MemoryJobStore(MemoryRawMixin, MemoryWorkflowMixin, JobStore):
         with self._lock:
             for spec in specs:
                 record = self._records.get(spec.id)
-                if record is not None and record.get("status") in _LIVE:
+                if record is not None:  # any status: a caller-chosen id is queued at most once
                     skipped.append(spec.id)
                     continue
-                self._records.pop(spec.id)
-                self._logs.pop(spec.id)
                 self._records.set(spec.id, {"status": "queued", "queue": spec.queue, "datequeued": repr(now),
                                             "dateupdated": repr(now), **spec.fields})
                 if spec.due > 0:

@@ -35,13 +35,16 @@ def test_enqueue_skips_an_id_with_a_live_record(store: JobStore) -> None:
     assert store.enqueue([spec(first.id)], time.time()) == [first.id]
 
 
-def test_enqueue_replaces_a_finished_record_and_its_log(store: JobStore) -> None:
+def test_enqueue_skips_an_id_whose_record_is_finished(store: JobStore) -> None:
+    # Idempotent enqueue (reliability.md): a retried call after an ambiguous error never runs
+    # a finished job again; Job.requeue is the way to run it again on purpose.
     (job_id,) = started(store, "w", spec())
     store.finish("w", [finish(job_id, "failed", log=["old line"], traceback="boom")])
-    assert store.enqueue([spec(job_id)], time.time()) == []
+    assert store.enqueue([spec(job_id)], time.time()) == [job_id]
     record = store.get(job_id)
-    assert record is not None and record["status"] == "queued" and "traceback" not in record
-    assert store.log_lines(job_id) == []
+    assert record is not None and record["status"] == "failed" and record["traceback"] == "boom"
+    assert store.log_lines(job_id) == ["old line"]
+    assert store.queue_size("q") == 0
 
 
 def test_enqueue_with_due_waits_in_the_scheduled_set(store: JobStore) -> None:
