@@ -9,6 +9,8 @@ small and waited for with ``wait_for``, never slept on.
 """
 from __future__ import annotations
 
+import threading
+
 import time
 import uuid
 from typing import Any, Iterator
@@ -70,3 +72,20 @@ def started(store: JobStore, worker: str, *specs: JobSpec) -> list[str]:
 
 def status_of(store: JobStore, job_id: str) -> Any:
     return (store.get(job_id, ("status",)) or {}).get("status")
+
+
+def run_together(target, n: int = 2) -> list:
+    """Call ``target()`` from ``n`` threads released at once; returns their results."""
+    barrier = threading.Barrier(n)
+    results: list = [None] * n
+
+    def run(i: int) -> None:
+        barrier.wait(10)
+        results[i] = target()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    return results

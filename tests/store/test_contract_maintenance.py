@@ -2,29 +2,11 @@
 rate limits, max_concurrency slots)."""
 from __future__ import annotations
 
-import threading
 import time
 
 from mrqcore.store.base import JobStore
 from tests.conftest import wait_for
-from tests.store.conftest import finish, new_id, queued, spec, started, status_of
-
-
-def run_together(target, n: int = 2) -> list:
-    """Call ``target()`` from ``n`` threads released at once; returns their results."""
-    barrier = threading.Barrier(n)
-    results: list = [None] * n
-
-    def run(i: int) -> None:
-        barrier.wait(10)
-        results[i] = target()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
-    return results
+from tests.store.conftest import finish, new_id, queued, run_together, spec, started, status_of
 
 
 # --- locks -----------------------------------------------------------------------------

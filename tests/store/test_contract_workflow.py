@@ -7,7 +7,7 @@ import time
 from mrqcore.store.base import HOLD_DUE, JobStore
 from tests.conftest import wait_for
 from tests.store.conftest import finish, new_id, queued, spec, started, status_of
-from tests.store.test_contract_maintenance import run_together
+from tests.store.conftest import run_together
 
 
 def held(store: JobStore, **fields: str) -> str:

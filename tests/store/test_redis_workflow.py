@@ -13,6 +13,7 @@ from typing import Any, Callable
 import pytest
 
 from mrqcore.store.base import HOLD_DUE, JobSpec
+from tests.store.conftest import run_together
 
 
 def _held(store: Any, queue: str = "wf") -> str:
@@ -20,23 +21,6 @@ def _held(store: Any, queue: str = "wf") -> str:
     assert store.enqueue([JobSpec(job_id, queue, {"path": "tests.tasks.general.Add", "params": "{}"},
                                   due=HOLD_DUE)], time.time()) == []
     return job_id
-
-
-def _race(callers: int, call: Callable[[], Any]) -> list[Any]:
-    """Run ``call`` in ``callers`` threads that all start at the same instant; their results."""
-    start = threading.Barrier(callers)
-    results: list[Any] = [None] * callers
-
-    def run(i: int) -> None:
-        start.wait()
-        results[i] = call()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(callers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
-    return results
 
 
 def test_held_job_waits_until_released(runtime: Any) -> None:
@@ -55,7 +39,7 @@ def test_held_job_waits_until_released(runtime: Any) -> None:
 def test_release_held_once_when_callers_race(runtime: Any, round_: int) -> None:
     store = runtime.store
     job_id = _held(store)
-    results = _race(4, lambda: store.release_held(job_id, time.time(), {"meta": "{}"}))
+    results = run_together(n=4, target=lambda: store.release_held(job_id, time.time(), {"meta": "{}"}))
     assert sorted(results) == [False, False, False, True]
     assert store.queue_size("wf") == 1
 
@@ -77,7 +61,8 @@ def test_fail_held_once_and_wakes_waiters(runtime: Any, redis_client: Any, prefi
     store = runtime.store
     job_id = _held(store)
     with store.done_waiter(job_id) as waiter:
-        results = _race(3, lambda: store.fail_held(job_id, time.time(), "failed", {"exceptiontype": "E"}, 60))
+        results = run_together(n=3, target=lambda: store.fail_held(job_id, time.time(), "failed",
+                                                                   {"exceptiontype": "E"}, 60))
         assert sorted(results) == [False, False, True]
         assert waiter.wait(10)
     record = store.get(job_id)
@@ -121,7 +106,7 @@ def test_barrier_completes_once_per_part_when_parts_race(runtime: Any) -> None:
             index = next(counter)
         return store.barrier_add(name, index, str(index), size, 0)
 
-    results = _race(size, add)
+    results = run_together(n=size, target=add)
     complete = [r for r in results if r is not None]
     assert len(complete) == 1  # only the part that completed it sees it complete
     assert complete[0] == {i: str(i) for i in range(size)}
