@@ -1,7 +1,8 @@
 """A Celery app for the operations tests (``mrqc worker -A tests.ops.celery_proj``).
 
 With ``OPS_SENTRY_CELERY_DSN`` set, it calls ``sentry_sdk.init`` with the real
-``CeleryIntegration`` at import, as a Celery project does.
+``CeleryIntegration`` at import, as a Celery project does; with
+``OPS_SENTRY_MRQC_DSN``, with ``MrqcIntegration``.
 """
 import os
 import time
@@ -13,6 +14,13 @@ if os.environ.get("OPS_SENTRY_CELERY_DSN"):
     from sentry_sdk.integrations.celery import CeleryIntegration
 
     sentry_sdk.init(dsn=os.environ["OPS_SENTRY_CELERY_DSN"], integrations=[CeleryIntegration()])
+
+if os.environ.get("OPS_SENTRY_MRQC_DSN"):
+    import sentry_sdk
+
+    from mrqc.adapters.sentry import MrqcIntegration
+
+    sentry_sdk.init(dsn=os.environ["OPS_SENTRY_MRQC_DSN"], integrations=[MrqcIntegration()])
 
 app = Celery("tests.ops.celery_proj")
 app.conf.update(task_default_queue="ops-celery")

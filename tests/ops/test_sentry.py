@@ -106,3 +106,31 @@ def test_celery_integration_too_reports_once(celery_app, run_burst, sentry_recei
     assert events[0]["tags"]["mrqc.task"] == "tests.ops.celery_proj.boom"
     assert "celery" in events[0]["sdk"]["integrations"] and "mrqc" in events[0]["sdk"]["integrations"]
     assert "MrqcIntegration added" in output
+
+
+def test_init_with_mrqc_integration_in_the_project(celery_app, run_burst, sentry_receiver):
+    """No SENTRY_DSN: the project's own ``sentry_sdk.init(integrations=[MrqcIntegration()])`` is used."""
+    job = celery_app.boom.delay(password="x")
+    run_burst("-A", "tests.ops.celery_proj", "ops-celery", env={"OPS_SENTRY_MRQC_DSN": sentry_receiver.dsn})
+    events = sentry_receiver.wait_for_events(1)
+    assert len(events) == 1 and events[0]["tags"]["mrqc.job_id"] == job.id
+
+
+def test_should_report_table():
+    from mrqc.adapters.sentry import should_report
+    from mrqcore.exceptions import AbortInterrupt, RetryInterrupt
+    error = ValueError("x")
+    assert should_report("failed", error, False) and should_report("timeout", error, False)
+    assert should_report("maxretries", RetryInterrupt(exc=error), False)
+    assert not should_report("retry", RetryInterrupt(exc=error), False)
+    assert should_report("retry", RetryInterrupt(exc=error), True)
+    assert not should_report("abort", AbortInterrupt("plain"), False)
+    try:
+        try:
+            raise error
+        except ValueError:
+            raise AbortInterrupt("because")
+    except AbortInterrupt as abort:
+        assert should_report("abort", abort, False)
+    for status in ("success", "cancel", "interrupt", "queued"):
+        assert not should_report(status, error, False)
