@@ -21,6 +21,7 @@ import importlib
 import importlib.metadata
 import json
 import os
+import shutil
 import sys
 import types
 from typing import Any, Callable
@@ -191,9 +192,12 @@ def worker(queues: tuple[str, ...], greenlets: int | None, processes: int | None
     from .logs import setup_worker_logging
     from .startup import wait_for_store
     from .worker import Worker
+    made_dir = None  # a $PROMETHEUS_MULTIPROC_DIR made for this run (removed at exit)
     try:
         setup_worker_logging(config)  # --log-level/--log-format, Celery's logging settings and signals
         if config.metrics_port:
+            if config.processes > 0:  # before prometheus_client is imported: it reads the variable then
+                made_dir = metrics.prepare_multiprocess()
             metrics.prometheus()  # a missing extra is a clear error now, not in a child
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from exc
@@ -206,8 +210,6 @@ def worker(queues: tuple[str, ...], greenlets: int | None, processes: int | None
     if config.processes > 0:
         from .supervisor import Supervisor
         server = None
-        if config.metrics_port:
-            metrics.prepare_multiprocess()
 
         def child() -> int:
             if server is not None:
@@ -221,7 +223,10 @@ def worker(queues: tuple[str, ...], greenlets: int | None, processes: int | None
         supervisor = Supervisor(child, config.processes, replace_clean_exits=not config.burst)
         if config.metrics_port:
             server = metrics.serve_supervisor_metrics(runtime, config.metrics_port, lambda: set(supervisor.children))
-        sys.exit(supervisor.run())
+        code = supervisor.run()
+        if config.metrics_port and made_dir:
+            shutil.rmtree(made_dir, ignore_errors=True)
+        sys.exit(code)
     the_worker = Worker(runtime)
     if config.metrics_port:
         metrics.serve_worker_metrics(the_worker, config.metrics_port)

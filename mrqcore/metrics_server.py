@@ -248,19 +248,21 @@ def serve_worker_metrics(worker: "Worker", port: int) -> MetricsServer:
     return server
 
 
-def prepare_multiprocess() -> str:
-    """Set up ``$PROMETHEUS_MULTIPROC_DIR`` (a fresh temporary folder if unset) and empty it; returns it.
+def prepare_multiprocess() -> str | None:
+    """Set up ``$PROMETHEUS_MULTIPROC_DIR`` and empty it; returns the folder if it made one (else None).
 
-    Call before ``prometheus_client`` is imported and before forking children.
+    Unset: a fresh temporary folder (the caller removes it at exit). Call
+    before ``prometheus_client`` is imported (it reads the variable then) and
+    before forking children.
     """
-    directory = os.environ.get(MULTIPROC_ENV)
+    directory, made = os.environ.get(MULTIPROC_ENV), None
     if not directory:
-        directory = tempfile.mkdtemp(prefix="mrqc-prometheus-")
+        directory = made = tempfile.mkdtemp(prefix="mrqc-prometheus-")
         os.environ[MULTIPROC_ENV] = directory
     os.makedirs(directory, exist_ok=True)
     for path in glob.glob(os.path.join(directory, "*.db")):  # counts of an earlier run
         os.unlink(path)
-    return directory
+    return made
 
 
 def serve_supervisor_metrics(runtime: "Runtime", port: int, children: Callable[[], set[int]]) -> MetricsServer:

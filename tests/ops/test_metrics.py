@@ -87,10 +87,13 @@ def test_healthz_503_when_redis_goes_away(config_values, start_worker, redis_ser
     assert value(samples, "mrqc_store_up") == 0
 
 
-def test_multiprocess_mode_adds_up_the_children(runtime, start_worker, tmp_path):
+@pytest.mark.parametrize("given_dir", [False, True], ids=["temporary-dir", "PROMETHEUS_MULTIPROC_DIR"])
+def test_multiprocess_mode_adds_up_the_children(runtime, start_worker, tmp_path, given_dir):
     port = free_port()
-    worker = start_worker("ops", "--processes", "2", "--metrics-port", str(port),
-                          env={"PROMETHEUS_MULTIPROC_DIR": str(tmp_path)})
+    env = {"PROMETHEUS_MULTIPROC_DIR": str(tmp_path)} if given_dir else {}
+    if not given_dir:
+        env["PROMETHEUS_MULTIPROC_DIR"] = ""  # unset for the worker: the supervisor makes a folder
+    worker = start_worker("ops", "--processes", "2", "--metrics-port", str(port), env=env)
     wait_for(lambda: health(port) == 200 or worker.proc.poll() is not None, timeout=30, message="/healthz 200")
     assert worker.proc.poll() is None, worker.output()
     ids = [queue_job("tests.ops.tasks.Hello", {"n": n}, queue="ops", runtime=runtime) for n in range(6)]
@@ -100,7 +103,8 @@ def test_multiprocess_mode_adds_up_the_children(runtime, start_worker, tmp_path)
         timeout=10, message="six successes counted")
     assert value(samples, "mrqc_job_duration_seconds_count", task="tests.ops.tasks.Hello") == 6
     assert value(samples, "mrqc_greenlets") == 2  # livesum of the two children
-    assert any(f.startswith("counter_") for f in os.listdir(tmp_path))
+    if given_dir:
+        assert any(f.startswith("counter_") for f in os.listdir(tmp_path))
 
 
 def test_missing_extra_is_a_clear_error(start_worker, tmp_path):
