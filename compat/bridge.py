@@ -61,6 +61,9 @@ logger = logging.getLogger("mrqc.worker")
 __all__ = ("CeleryJobTask", "CompatMiddleware", "job_class", "find_job_class", "attach", "bind", "app_runtime",
            "own_runtime", "runtime_settings", "worker_options", "settings_changed", "install")
 
+#: Celery's logging settings -> the mrqcore settings ``mrqc worker -A`` takes them as
+LOG_SETTINGS = {"worker_log_format": "log_worker_format", "worker_task_log_format": "log_task_format",
+                "worker_hijack_root_logger": "log_hijack_root_logger"}
 #: settings whose change makes an app rebuild the runtime it built from them
 RUNTIME_SETTINGS = ("broker_url", "broker_transport_options", "task_default_queue")
 
@@ -180,6 +183,9 @@ def worker_options(app: "Celery") -> dict[str, Any]:
         options["max_jobs"] = int(conf.worker_max_tasks_per_child)
     if conf.worker_max_memory_per_child:
         options["max_memory"] = max(1, int(conf.worker_max_memory_per_child) // 1024)
+    for celery_name, core_name in LOG_SETTINGS.items():  # see mrqc.settings, mrqcore.logs
+        if conf.is_set(celery_name):
+            options[core_name] = conf[celery_name]
     if conf.beat_schedule:  # run by `mrqc worker -A proj --scheduler` (see mrqc.beat)
         from .beat import scheduler_tasks
         options["scheduler_tasks"] = scheduler_tasks(app)

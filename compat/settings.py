@@ -44,7 +44,8 @@ DEFAULTS: dict[str, Any] = {
     "event_serializer": "json", "task_compression": None, "result_compression": None,
     "task_default_priority": None, "task_queue_max_priority": None, "task_inherit_parent_priority": False,
     "task_protocol": 2, "worker_pool": None, "task_store_errors_even_if_ignored": False,
-    "mrqc_strict_results": False,
+    "mrqc_strict_results": False, "worker_log_format": None, "worker_task_log_format": None,
+    "worker_hijack_root_logger": True,
 }
 
 #: setting -> what it does here
@@ -85,6 +86,10 @@ SUPPORTED: dict[str, str] = {
     "task_track_started": "no-op: STARTED is always tracked",
     "task_store_errors_even_if_ignored": "no-op: errors are always stored",
     "mrqc_strict_results": "mrqc extension: True makes AsyncResult.state 'UNKNOWN' for ids with no record",
+    "worker_log_format": "-> mrqcore `log_worker_format`: %-format of the worker's own text lines",
+    "worker_task_log_format": "-> mrqcore `log_task_format`: %-format of lines logged inside a task "
+                              "(%(task_name)s, %(task_id)s available)",
+    "worker_hijack_root_logger": "-> mrqcore `log_hijack_root_logger`: False keeps the root logger's handlers",
 }
 
 #: accepted, no effect here (and why)
@@ -112,9 +117,8 @@ NOOP: dict[str, str] = {
     "task_create_missing_queues": "queues are always created on first use",
     "task_default_exchange": "no exchanges", "task_default_exchange_type": "no exchanges",
     "task_default_routing_key": "no exchanges", "task_default_delivery_mode": "Redis persistence is the server's",
-    "task_remote_tracebacks": "tracebacks are always stored", "worker_hijack_root_logger": "logging is the worker's",
-    "worker_log_format": "logging is the worker's", "worker_task_log_format": "logging is the worker's",
-    "worker_log_color": "logging is the worker's", "worker_redirect_stdouts": "logging is the worker's",
+    "task_remote_tracebacks": "tracebacks are always stored",
+    "worker_log_color": "log lines are never coloured", "worker_redirect_stdouts": "logging is the worker's",
     "worker_redirect_stdouts_level": "logging is the worker's", "worker_log_datefmt": "logging is the worker's",
     "worker_task_log_datefmt": "logging is the worker's", "worker_lost_wait": "see worker_lost_after",
     "worker_cancel_long_running_tasks_on_connection_loss": "jobs survive a connection loss",

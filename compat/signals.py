@@ -18,7 +18,11 @@ caller; ``task_received`` when a worker starts a job; ``task_prerun``,
 ``task_postrun``, ``task_success``, ``task_failure``, ``task_retry``,
 ``task_revoked`` inside the worker around each Celery task, by the tracer
 (``mrqc.trace``, shared with ``apply()``/eager mode, which sends them too); ``worker_init``, ``worker_ready``,
-``worker_shutdown`` by the mrqcore middleware that the compat layer registers.
+``worker_shutdown`` by the mrqcore middleware that the compat layer registers;
+``setup_logging``, ``after_setup_logger`` and ``after_setup_task_logger`` by
+``mrqc worker`` when it sets up its log (a hook in ``mrqcore.logs``, below): as
+in Celery, a receiver connected to ``setup_logging`` means "I configure
+logging": the worker then adds no handler of its own.
 """
 from __future__ import annotations
 
@@ -140,14 +144,15 @@ worker_ready = Signal("worker_ready")
 worker_shutdown = Signal("worker_shutdown")
 worker_process_shutdown = Signal("worker_process_shutdown", {"pid", "exitcode"})
 import_modules = Signal("import_modules")
-# Defined so projects that connect to them import unchanged; mrqc does not send them
-# (logging is the worker's own; there is no prefork pool, eventlet pool or event heartbeat).
-celeryd_after_setup = Signal("celeryd_after_setup", {"instance", "conf"})
-worker_before_create_process = Signal("worker_before_create_process")
-worker_shutting_down = Signal("worker_shutting_down", {"sig", "how", "exitcode"})
+# Sent by the worker's logging set-up (see _LoggingSignals at the end of this module).
 setup_logging = Signal("setup_logging", {"loglevel", "logfile", "format", "colorize"})
 after_setup_logger = Signal("after_setup_logger", {"logger", "loglevel", "logfile", "format", "colorize"})
 after_setup_task_logger = Signal("after_setup_task_logger", {"logger", "loglevel", "logfile", "format", "colorize"})
+# Defined so projects that connect to them import unchanged; mrqc does not send them
+# (there is no prefork pool, eventlet pool or event heartbeat).
+celeryd_after_setup = Signal("celeryd_after_setup", {"instance", "conf"})
+worker_before_create_process = Signal("worker_before_create_process")
+worker_shutting_down = Signal("worker_shutting_down", {"sig", "how", "exitcode"})
 beat_init = Signal("beat_init")
 beat_embedded_init = Signal("beat_embedded_init")
 heartbeat_sent = Signal("heartbeat_sent")
@@ -164,3 +169,28 @@ __all__ = ["Signal", "before_task_publish", "after_task_publish", "task_received
            "setup_logging", "after_setup_logger", "after_setup_task_logger", "beat_init", "beat_embedded_init",
            "heartbeat_sent", "eventlet_pool_started", "eventlet_pool_preshutdown", "eventlet_pool_postshutdown",
            "eventlet_pool_apply"]
+
+
+class _LoggingSignals:
+    """Celery's logging signals, sent from ``mrqcore.logs.setup_worker_logging`` (a logging hook)."""
+
+    def setup(self, level: int, log_format: str) -> bool:
+        if not setup_logging.has_listeners():
+            return False
+        setup_logging.send(sender=None, loglevel=level, logfile=None, format=log_format, colorize=False)
+        return True  # as in Celery: a receiver means the project configures logging itself
+
+    def after_setup(self, root: logging.Logger, task: logging.Logger, level: int, log_format: str) -> None:
+        after_setup_logger.send(sender=None, logger=root, loglevel=level, logfile=None, format=log_format,
+                                colorize=False)
+        after_setup_task_logger.send(sender=None, logger=task, loglevel=level, logfile=None, format=log_format,
+                                     colorize=False)
+
+
+def _install_logging_signals() -> None:
+    from mrqcore.logs import add_logging_hook
+    add_logging_hook(_logging_signals)
+
+
+_logging_signals = _LoggingSignals()
+_install_logging_signals()

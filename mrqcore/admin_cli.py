@@ -1,4 +1,5 @@
-"""Admin commands: ``mrqc status | queues | workers | jobs | requeue | cancel | pause | resume | recover``.
+"""Admin commands: ``mrqc status | queues | workers | ping | jobs | job | requeue | cancel | pause | resume |
+recover``.
 
 Each prints a short table, or with ``--json`` one JSON document (the shapes
 are documented in docs/admin.md and come straight from ``mrqcore.admin``).
@@ -21,7 +22,7 @@ FILTER_NAMES = ("status", "queue", "path", "exceptiontype", "worker")
 
 
 def register(cli: click.Group) -> None:
-    for command in (status, queues, workers, jobs, requeue, cancel, pause, resume, recover):
+    for command in (status, queues, workers, ping, jobs, job, requeue, cancel, pause, resume, recover):
         cli.add_command(command)
 
 
@@ -113,21 +114,118 @@ def workers(as_json: bool, app: str | None, config_file: str | None, redis: str 
 
 
 @click.command()
-@_filter_options
-@click.option("--limit", type=int, default=100, show_default=True, help="At most this many (0: all).")
+@click.option("--queue", "serving", default=None, help="Only workers serving this queue count.")
 @_json_option
 @app_option
 @config_options
-def jobs(limit: int, as_json: bool, app: str | None, config_file: str | None, redis: str | None,
+def ping(serving: str | None, as_json: bool, app: str | None, config_file: str | None, redis: str | None,
+         redis_prefix: str | None) -> None:
+    """Exit 0 if a live worker answers (a fresh heartbeat in the store), else print why and exit 1.
+
+    Like ``celery inspect ping``, for health checks: a worker is live while its
+    heartbeat is younger than ``worker_lost_after`` and it has not stopped.
+    """
+    from .admin import list_workers
+    runtime = _runtime(app, config_file, redis, redis_prefix)
+    try:
+        found = list_workers(runtime=runtime)
+    except runtime.store.backend_errors as exc:
+        raise click.ClickException(f"the store does not answer: {exc}") from exc
+    live = [w for w in found if w["alive"] and w["status"] != "stopped"
+            and (serving is None or serving in w["queues"])]
+    data = {"ok": bool(live), "workers": [{"id": w["id"], "host": w["host"], "pid": w["pid"],
+                                           "last_heartbeat": w["last_heartbeat"]} for w in live]}
+    if as_json:
+        click.echo(json.dumps(data, indent=2, sort_keys=True))
+    else:
+        for w in live:
+            click.echo(f"{w['id']}: pong (heartbeat {max(0.0, time.time() - w['last_heartbeat']):.1f}s ago)")
+    if not live:
+        where = f" serving {serving!r}" if serving else ""
+        raise click.ClickException(f"no live worker{where} answered ({len(found)} registered, none with a "
+                                   f"heartbeat in the last {runtime.config.worker_lost_after:g}s)")
+
+
+@click.command()
+@_filter_options
+@click.option("--limit", type=int, default=100, show_default=True, help="At most this many (0: all).")
+@click.option("--logs", "log_count", type=int, default=0, metavar="N",
+              help="Also print the last N stored log lines of each job.")
+@_json_option
+@app_option
+@config_options
+def jobs(limit: int, log_count: int, as_json: bool, app: str | None, config_file: str | None, redis: str | None,
          redis_prefix: str | None, **filters: Any) -> None:
-    """Jobs matching the filters, most recently updated first."""
+    """Jobs matching the filters, most recently updated first, with their progress."""
     from .admin import find_jobs
-    data = find_jobs(**_filters(filters), limit=limit or None,
-                     runtime=_runtime(app, config_file, redis, redis_prefix))
-    _emit(as_json, data, lambda: _table(
-        [[j["id"], j.get("status"), j.get("queue"), j.get("path"), j.get("exceptiontype") or "",
-          _when(j.get("dateupdated"))] for j in data],
-        ["id", "status", "queue", "path", "exceptiontype", "updated (UTC)"]))
+    runtime = _runtime(app, config_file, redis, redis_prefix)
+    data = find_jobs(**_filters(filters), limit=limit or None, runtime=runtime)
+    progress = runtime.store.get_many([j["id"] for j in data], ["progress"]) if data else []
+    for row, extra in zip(data, progress):
+        row["progress"] = _progress((extra or {}).get("progress"))
+        if log_count > 0:
+            row["log_lines"] = runtime.store.log_lines(row["id"])[-log_count:]
+
+    def human() -> None:
+        _table([[j["id"], j.get("status"), j.get("queue"), j.get("path"), _percent(j["progress"]),
+                 j.get("exceptiontype") or "", _when(j.get("dateupdated"))] for j in data],
+               ["id", "status", "queue", "path", "progress", "exceptiontype", "updated (UTC)"])
+        for j in data:
+            if j.get("log_lines"):
+                click.echo(f"--- {j['id']} (last {len(j['log_lines'])} log lines)")
+                for line in j["log_lines"]:
+                    click.echo(f"  {line}")
+
+    _emit(as_json, data, human)
+
+
+@click.command()
+@click.argument("job_id")
+@click.option("--traceback/--no-traceback", "show_traceback", default=True, help="Print the last traceback.")
+@_json_option
+@app_option
+@config_options
+def job(job_id: str, show_traceback: bool, as_json: bool, app: str | None, config_file: str | None,
+        redis: str | None, redis_prefix: str | None) -> None:
+    """One job: its record, progress and stored log lines (exit 1 if there is no such job)."""
+    from .job import decode_record
+    runtime = _runtime(app, config_file, redis, redis_prefix)
+    record = runtime.store.get(job_id)
+    if record is None:
+        raise click.ClickException(f"no job with id {job_id!r} (never queued, or its record expired)")
+    data = {key: value for key, value in decode_record(record, errors=[]).items() if key != "traceback_history"}
+    data["id"] = job_id
+    data["progress"] = _progress(record.get("progress"))
+    data["log_lines"] = runtime.store.log_lines(job_id)
+    if as_json:
+        click.echo(json.dumps(data, indent=2, sort_keys=True, default=str))
+        return
+    click.echo(f"job {job_id}: {data.get('status')}  {data.get('path')}  queue {data.get('queue')}")
+    click.echo(f"progress: {_percent(data['progress'])}   retries: {data.get('retry_count') or 0}"
+               f"   worker: {data.get('worker') or ''}")
+    for name in ("datequeued", "datestarted", "datedone"):
+        if record.get(name):
+            click.echo(f"{name[4:]}: {_when(float(record[name]))} UTC")
+    if record.get("params"):
+        click.echo(f"params: {record['params']}")
+    if record.get("exceptiontype"):
+        click.echo(f"exception: {record['exceptiontype']}")
+    if show_traceback and record.get("traceback"):
+        click.echo(record["traceback"].rstrip())
+    click.echo(f"log ({len(data['log_lines'])} lines):")
+    for line in data["log_lines"]:
+        click.echo(f"  {line}")
+
+
+def _progress(value: str | None) -> float | None:
+    try:
+        return float(value) if value not in (None, "") else None
+    except ValueError:
+        return None
+
+
+def _percent(value: float | None) -> str:
+    return "" if value is None else f"{value * 100:.0f}%"
 
 
 @click.command()

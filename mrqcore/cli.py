@@ -20,8 +20,8 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 import json
-import logging
 import os
+import shutil
 import sys
 import types
 from typing import Any, Callable
@@ -163,28 +163,44 @@ def cli() -> None:
               help="Also queue the periodic jobs of scheduler_tasks (see docs/scheduler.md).")
 @click.option("--name", default=None, help="Worker name.")
 @app_option
-@click.option("--log-level", default=None, help="DEBUG, INFO, WARNING...")
+@click.option("--log-level", "-l", "log_level", default=None,
+              help="DEBUG, INFO, WARNING, ERROR: filters every line, task lines included.")
+@click.option("--log-format", type=click.Choice(["text", "json"]), default=None,
+              help="text (default) or json: one JSON object a line (see docs/operations.md).")
+@click.option("--metrics-port", type=int, default=None,
+              help="Serve Prometheus /metrics and /healthz on this port (needs mrqc[metrics]).")
 @config_options
 def worker(queues: tuple[str, ...], greenlets: int | None, processes: int | None, max_jobs: int | None,
            max_time: float | None, max_memory: int | None, burst: bool | None, scheduler: bool | None,
-           name: str | None, app: str | None, log_level: str | None, config_file: str | None, redis: str | None,
+           name: str | None, app: str | None, log_level: str | None, log_format: str | None,
+           metrics_port: int | None, config_file: str | None, redis: str | None,
            redis_prefix: str | None) -> None:
     """Serve QUEUES (first listed, first served; default: the configured queues)."""
     overrides: dict[str, Any] = {"greenlets": greenlets, "processes": processes, "max_jobs": max_jobs,
                                  "max_time": max_time, "max_memory": max_memory, "burst": burst,
                                  "name": name, "redis": redis, "redis_prefix": redis_prefix,
-                                 "log_level": log_level, "scheduler": scheduler}
+                                 "log_level": log_level, "scheduler": scheduler, "log_format": log_format,
+                                 "metrics_port": metrics_port}
     if queues:
         overrides["queues"] = list(queues)
     app_object = open_app(app)
     overrides = merge_app_settings(app_object, overrides)
     runtime = build_runtime(config_file, overrides, app_object)
     config = runtime.config
-    logging.basicConfig(level=config.log_level.upper(),
-                        format="%(asctime)s %(process)d %(name)s [%(levelname)s] %(message)s")
+    from . import metrics_server as metrics
     from .exceptions import ConfigError
+    from .logs import setup_worker_logging
     from .startup import wait_for_store
     from .worker import Worker
+    made_dir = None  # a $PROMETHEUS_MULTIPROC_DIR made for this run (removed at exit)
+    try:
+        setup_worker_logging(config)  # --log-level/--log-format, Celery's logging settings and signals
+        if config.metrics_port:
+            if config.processes > 0:  # before prometheus_client is imported: it reads the variable then
+                made_dir = metrics.prepare_multiprocess()
+            metrics.prometheus()  # a missing extra is a clear error now, not in a child
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from exc
     if not wait_for_store(runtime):
         sys.exit(1)
     try:
@@ -193,13 +209,28 @@ def worker(queues: tuple[str, ...], greenlets: int | None, processes: int | None
         raise click.UsageError(str(exc)) from exc
     if config.processes > 0:
         from .supervisor import Supervisor
+        server = None
 
         def child() -> int:
+            if server is not None:
+                server.close()  # the supervisor's listening socket, inherited by the fork
             # A fresh runtime in each child: no connection is shared across a fork.
-            return Worker(build_runtime(config_file, overrides, app_object)).run()
+            child_worker = Worker(build_runtime(config_file, overrides, app_object))
+            if config.metrics_port:
+                metrics.JobMetrics().attach(child_worker)  # counted into $PROMETHEUS_MULTIPROC_DIR
+            return child_worker.run()
 
-        sys.exit(Supervisor(child, config.processes, replace_clean_exits=not config.burst).run())
-    sys.exit(Worker(runtime).run())
+        supervisor = Supervisor(child, config.processes, replace_clean_exits=not config.burst)
+        if config.metrics_port:
+            server = metrics.serve_supervisor_metrics(runtime, config.metrics_port, lambda: set(supervisor.children))
+        code = supervisor.run()
+        if config.metrics_port and made_dir:
+            shutil.rmtree(made_dir, ignore_errors=True)
+        sys.exit(code)
+    the_worker = Worker(runtime)
+    if config.metrics_port:
+        metrics.serve_worker_metrics(the_worker, config.metrics_port)
+    sys.exit(the_worker.run())
 
 
 @cli.command()

@@ -76,6 +76,16 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in [
             "(instantiated with no arguments) or instances, or the objects themselves; loaded when the "
             "runtime is built."),
     Setting("log_level", "str", "INFO", "Level of the worker's log."),
+    # Worker logging, Sentry and metrics: see docs/operations.md (mrqcore.logs, mrqcore.metrics_server).
+    Setting("log_format", "str", "text", "Worker log lines: 'text', or 'json' (one JSON object a line)."),
+    Setting("log_worker_format", "optstr", None, "%-format of the worker's own text lines (None: mrqc's)."),
+    Setting("log_task_format", "optstr", None,
+            "%-format of text lines logged inside a job; has %(task_name)s and %(job_id)s (None: mrqc's)."),
+    Setting("log_hijack_root_logger", "bool", True,
+            "The worker replaces the root logger's handlers with its own (False: adds to them)."),
+    Setting("sentry_dsn", "optstr", None, "Sentry DSN; with it (or $SENTRY_DSN) a worker reports failed jobs."),
+    Setting("sentry_report_retries", "bool", False, "Also report a job's failures that will be retried."),
+    Setting("metrics_port", "int", 0, "Port of the worker's Prometheus /metrics and /healthz (0: off).", 0),
     Setting("log_lines_max", "int", 1000, "Log lines kept per job.", 0),
 ]}
 

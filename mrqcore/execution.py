@@ -64,6 +64,9 @@ class RunningJob(Job):
         #: finish as the status; the core fields of the finish win over them
         self.finish_fields: dict[str, str] = {}
         self.max_log_lines = runtime.config.log_lines_max
+        #: set by ``perform`` before ``after_perform``: the Finish it will return, and the run time in seconds
+        self.outcome: Finish | None = None
+        self.duration: float = 0.0
 
     @property
     def params(self) -> dict[str, Any]:
@@ -84,6 +87,7 @@ def perform(job: RunningJob) -> Finish:
     ``WorkerInterrupt`` delivered into the greenlet while it runs becomes status
     ``interrupt``; the caller decides when to deliver it.
     """
+    started = time.perf_counter()
     token = set_current_job(job)
     exc: BaseException | None = None
     result: Any = None
@@ -126,6 +130,7 @@ def perform(job: RunningJob) -> Finish:
             fin = _failure(job, JobStatus.FAILED, error)
     finally:
         reset_current_job(token)
+    job.outcome, job.duration = fin, time.perf_counter() - started  # for after_perform (logs, metrics)
     job.runtime.middleware.emit_after("after_perform", job, fin.status, result if exc is None else None, exc)
     fin.log_lines = job.log_buffer
     if job.finish_fields:

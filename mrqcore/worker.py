@@ -100,6 +100,8 @@ class Worker:
         self._pending: list[Finish] = []
         self._pending_event = self.pool.event()
         self._started_at = time.time()
+        #: time of the last heartbeat the store accepted (None before the first): /healthz reads it
+        self.last_heartbeat: float | None = None
         self._process = psutil.Process()
         #: run beside the job loop for the worker's life (greenlets, or solo threads); each takes no argument
         self.services: list[Callable[[], None]] = [self._promoter_loop, self._heartbeat_loop]
@@ -118,6 +120,8 @@ class Worker:
         # Subqueues, raw queues (and raw item recovery), max_concurrency: see mrqcore.queues.
         from .queues import WorkerFeed
         self.feed = WorkerFeed(self)
+        from .outcomes import outcomes  # each job's outcome in the log and the metric hook
+        runtime.middleware.register(outcomes)
 
     # --- public protocol --------------------------------------------------------------
 
@@ -173,6 +177,8 @@ class Worker:
             __import__(path)
         logger.info("worker %s serving %s with %d greenlets (%s pool)", self.id, self.queues, self.greenlets,
                     self.pool.name)
+        from .plugins import apply_worker_plugins  # entry points "mrqc.worker_plugins" (e.g. Sentry)
+        apply_worker_plugins(self)
         self.runtime.middleware.emit_before("worker_start", self)
         writer = None if self.pool.runs_inline else gevent.spawn(self._writer_loop)
         helpers = [self.pool.start_service(service) for service in self.services]
@@ -339,8 +345,6 @@ class Worker:
                 self.feed.after_finish(batch)
             except self.store.backend_errors as exc:  # releases are safe to redo; recovery redoes them
                 logger.warning("post-finish clean-up failed (%s)", exc)
-            for fin in batch:
-                self.runtime.metric(f"jobs.status.{fin.status}", queue=None)
 
     def _record_one_by_one(self, batch: list[Finish]) -> None:
         """Write each finish alone; one that still fails is recorded as ``failed`` with the reason.
@@ -399,6 +403,7 @@ class Worker:
             try:
                 report = self.report()
                 self.store.heartbeat(self.id, {k: str(v) for k, v in report.items()}, ttl, report["heartbeat"])
+                self.last_heartbeat = report["heartbeat"]
                 if self.max_memory and report["rss_mb"] > self.max_memory:
                     self.stop(f"max_memory {self.max_memory}MB exceeded ({report['rss_mb']}MB)")
             except self.store.backend_errors as exc:

@@ -308,6 +308,13 @@ class MaintenanceStore(abc.ABC):
         """Every id in the scheduled set (may scan)."""
 
     @abc.abstractmethod
+    def scheduled_count(self) -> int:
+        """How many jobs wait in the scheduled set for a time (retry delay, countdown, ETA), now.
+
+        Held jobs (canvas steps waiting for their parents, scored ``>= HOLD_MIN``) are not counted.
+        One cheap read: metrics call it on every scrape."""
+
+    @abc.abstractmethod
     def drop_scheduled_without_record(self, job_ids: Sequence[str]) -> int:
         """Remove from the scheduled set those of ``job_ids`` that have no record, atomically with
         checking it (an id whose record is re-created meanwhile stays). Returns how many were removed."""

@@ -12,7 +12,7 @@ from typing import Any, Iterable, Sequence
 
 import redis
 
-from .base import JobSpec, MaintenanceStore
+from .base import HOLD_MIN, JobSpec, MaintenanceStore
 from .redis_scripts import RedisStoreBase, enqueue_args
 
 #: WATCH retries of a schedule claim before giving up for this tick (another scheduler is busy)
@@ -35,6 +35,9 @@ class RedisMaintenance(RedisStoreBase, MaintenanceStore):
     def scheduled_ids(self) -> Iterable[str]:
         for job_id, _ in self.client.zscan_iter(self.keys.scheduled, count=500):
             yield job_id
+
+    def scheduled_count(self) -> int:
+        return int(self.client.zcount(self.keys.scheduled, "-inf", f"({HOLD_MIN!r}"))
 
     def drop_scheduled_without_record(self, job_ids: Sequence[str]) -> int:
         if not job_ids:
