@@ -35,7 +35,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 from urllib.parse import urlparse
 
 from ..exceptions import ConfigError
-from .base import Finish, JobSpec, JobStore, Waiter
+from .base import HOLD_MIN, Finish, JobSpec, JobStore, Waiter
 from .memory_raw import MemoryRawMixin
 from .memory_state import Channels, Expiring, MemoryWaiter
 from .memory_workflow import MemoryWorkflowMixin
@@ -383,6 +383,10 @@ class MemoryJobStore(MemoryRawMixin, MemoryWorkflowMixin, JobStore):
     def scheduled_ids(self) -> Iterable[str]:
         with self._lock:
             return list(self._scheduled)
+
+    def scheduled_count(self) -> int:
+        with self._lock:
+            return sum(1 for due in self._scheduled.values() if due < HOLD_MIN)
 
     def drop_scheduled_without_record(self, job_ids: Sequence[str]) -> int:
         with self._lock:  # nothing can re-create a record while we hold the lock

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from mrqcore.store.base import JobStore
+from mrqcore.store.base import HOLD_DUE, JobStore
 from tests.conftest import wait_for
 from tests.store.conftest import finish, new_id, queued, run_together, spec, started, status_of
 
@@ -161,3 +161,12 @@ def test_release_slots_frees_them(store: JobStore) -> None:
     assert store.acquire_slots("w", now, 30, [(a, "t", 1, "q")]) == [True]
     store.release_slots([(a, "t"), (new_id(), "other")])
     assert store.acquire_slots("w", now, 30, [(b, "t", 1, "q")]) == [True]
+
+
+def test_scheduled_count_counts_jobs_waiting_for_a_time_only(store: JobStore) -> None:
+    now = time.time()
+    assert store.scheduled_count() == 0
+    store.enqueue([spec(due=now + 3600), spec(due=now + 7200), spec(), spec(due=HOLD_DUE)], now)
+    assert store.scheduled_count() == 2  # the queued one and the held one are not counted
+    moved, _ = store.promote_due(now + 3601)
+    assert moved == 1 and store.scheduled_count() == 1
