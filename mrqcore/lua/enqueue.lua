@@ -1,6 +1,7 @@
 -- Queue a batch of jobs atomically.
 -- Keys touched (prefix p = ARGV[1]): p..job:{id} (hash), p..q:{queue} (list),
---   p..scheduled (zset), p..queues (set); publishes on p..notify.
+--   p..scheduled (zset), p..queues (set), p..jobidx (zset), p..jobidx:{old status} (zset);
+--   publishes on p..notify.
 -- ARGV: prefix, now, then per job: id, queue, due (0 = run now), nfields, field, value, ...
 -- A job whose id already holds a live record (queued, started, retry) is skipped,
 -- so re-sending the same id never runs a job twice. Returns the skipped ids.
@@ -19,7 +20,10 @@ while i <= #ARGV do
   else
     if status then
       redis.call('DEL', jobkey, p .. 'joblog:' .. id)
+      redis.call('ZREM', p .. 'jobidx:' .. status, id)
     end
+    -- The dashboard's job list reads this index instead of scanning records (O(log N) here).
+    redis.call('ZADD', p .. 'jobidx', now, id)
     local fields = {'status', 'queued', 'queue', queue, 'datequeued', now, 'dateupdated', now}
     for f = 1, nfields * 2 do
       fields[#fields + 1] = ARGV[i + 3 + f]

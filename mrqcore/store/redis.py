@@ -11,7 +11,7 @@ The store is split by family, one mixin module each, combined here:
 
 | family | module |
 |---|---|
-| ``JobRecords``, ``QueueStore`` | this module |
+| ``JobRecords``, ``QueueStore`` | this module (the job index: ``redis_index``) |
 | ``WorkerRegistry`` | ``redis_workers`` |
 | ``MaintenanceStore`` | ``redis_maintenance`` |
 | ``RawQueueStore`` | ``redis_raw`` |
@@ -35,6 +35,7 @@ from ..exceptions import ConfigError
 from ..urls import mask_url
 from ..keys import Keys
 from .base import Finish, JobSpec, JobStore, Waiter
+from .redis_index import RedisJobIndex
 from .redis_maintenance import RedisMaintenance
 from .redis_pubsub import ChannelSubscriber, PubSubWaiter
 from .redis_raw import RedisRawQueues
@@ -52,6 +53,7 @@ _pools: list[redis.ConnectionPool] = []
 
 class RedisJobStore(
     RedisWorkflowMixin,
+    RedisJobIndex,
     RedisWorkerRegistry,
     RedisMaintenance,
     RedisRawQueues,
