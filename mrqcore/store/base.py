@@ -196,14 +196,14 @@ class JobRecords(abc.ABC):
 
     @abc.abstractmethod
     def job_index_page(self, status: str | None, offset: int, count: int,
-                       fields: Sequence[str]) -> tuple[list[tuple[str, dict[str, str]]], int]:
+                       fields: Sequence[str]) -> tuple[list[tuple[str, dict[str, str]]], int | None]:
         """One page of the job index, newest first, for listing jobs without a scan.
 
         ``status=None`` reads the index of every job by the time it was last queued
         (``enqueue``, ``requeue``); a status reads the index of jobs that reached it
         (``finish``, ``cancel``) by that time. Returns up to ``count`` ``(id, record)``
         pairs from position ``offset`` (0 = newest), ``record`` holding ``fields``, and
-        the offset of the next page. Entries whose record is gone (expired, deleted) or,
+        the offset of the next page (None: this page reached the end of the index). Entries whose record is gone (expired, deleted) or,
         for a status index, whose record's status has moved on, are not returned and are
         dropped from the index, and the next offset accounts for them. O(log N + count).
         """

@@ -19,13 +19,13 @@ class RedisJobIndex(RedisStoreBase):
     """The ``job_index_*`` primitives of ``JobRecords`` on Redis."""
 
     def job_index_page(self, status: str | None, offset: int, count: int,
-                       fields: Sequence[str]) -> tuple[list[tuple[str, dict[str, str]]], int]:
+                       fields: Sequence[str]) -> tuple[list[tuple[str, dict[str, str]]], int | None]:
         offset, count = max(0, int(offset)), int(count)
         if count <= 0:
             return [], offset
         ids = self.client.zrevrange(self.keys.job_index(status), offset, offset + count - 1)
         if not ids:
-            return [], offset
+            return [], None
         wanted = list(dict.fromkeys([*fields, "status"]))
         pipe = self.client.pipeline(transaction=False)
         for job_id in ids:
@@ -40,7 +40,7 @@ class RedisJobIndex(RedisStoreBase):
                 record.pop("status", None)
             rows.append((job_id, record))
         removed = self._prune(status, stale)
-        return rows, offset + len(ids) - removed
+        return rows, (None if len(ids) < count else offset + len(ids) - removed)
 
     def job_index_counts(self, status: str | None, edges: Sequence[float]) -> list[int]:
         key = self.keys.job_index(status)
