@@ -6,8 +6,6 @@ address without ``--auth user:password`` unless ``--insecure`` is given.
 """
 from __future__ import annotations
 
-import os
-
 import click
 
 from ..cli import app_option, app_runtime, config_options
@@ -21,8 +19,8 @@ def register(cli: click.Group) -> None:
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
 @click.option("--port", default=5555, show_default=True, type=click.IntRange(0, 65535), help="Port to bind.")
-@click.option("--auth", default=None, envvar="MRQC_DASHBOARD_AUTH", metavar="USER:PASSWORD",
-              help="Require these HTTP Basic credentials on every page and action (default: $MRQC_DASHBOARD_AUTH).")
+@click.option("--auth", default=None, metavar="USER:PASSWORD",
+              help="Require these HTTP Basic credentials on every page and action.")
 @click.option("--insecure", is_flag=True, help="Allow a non-loopback --host without --auth (behind a guarding proxy).")
 @click.option("--refresh", default=2.0, show_default=True, type=click.FloatRange(0.2, 3600),
               help="Seconds between live refreshes of each page.")
@@ -43,9 +41,7 @@ def dashboard(host: str, port: int, auth: str | None, insecure: bool, refresh: f
         raise click.ClickException("mrqc dashboard needs Flask: pip install 'mrqc[dashboard]'") from None
     runtime, _ = app_runtime(app, config_file, {"redis": redis, "redis_prefix": redis_prefix})
     from .app import create_app, serve
-    secret = os.environ.get("MRQC_DASHBOARD_SECRET")
-    web = create_app(runtime, auth=credentials, secret_key=secret.encode() if secret else None,
-                     refresh_ms=int(refresh * 1000))
+    web = create_app(runtime, auth=credentials, refresh_ms=int(refresh * 1000))
     click.echo(f"mrqc dashboard on http://{host}:{port}/ (API: /api/openapi.json)"
                + ("" if credentials else " without auth"), err=True)
     serve(web, host, port)

@@ -27,7 +27,7 @@ INDEXED_STATUSES = tuple(s.value for s in JobStatus if s.is_final or s is JobSta
 #: statuses counted as failures on the failures page and in the throughput chart
 FAILURE_STATUSES = ("failed", "timeout", "maxretries", "interrupt")
 #: most index entries one job-list request reads while filtering
-SCAN_BUDGET = 20_000
+SCAN_BUDGET = 3_000
 #: rows a job-list page may ask for
 MAX_LIMIT = 500
 #: record fields of a job-list row
@@ -90,7 +90,7 @@ def jobs_page(runtime: Runtime, filters: JobFilter, cursor: int = 0, limit: int 
     rows: list[dict[str, Any]] = []
     offset, scanned = max(0, int(cursor)), 0
     while len(rows) < limit and scanned < SCAN_BUDGET:
-        chunk = min(max(limit * 2, 200), SCAN_BUDGET - scanned)
+        chunk = min(max(limit * 2, 500), SCAN_BUDGET - scanned)
         page, nxt = runtime.store.job_index_page(index, offset, chunk, read)
         scanned += chunk
         for position, (job_id, record) in enumerate(page):

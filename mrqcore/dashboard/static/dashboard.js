@@ -90,6 +90,15 @@
     tbody.replaceChildren(...rows);
   }
 
+  // Re-render only what changed: a button under the mouse survives a refresh that brought nothing new.
+  const seen = {};
+  function changed(name, data) {
+    const key = JSON.stringify(data);
+    if (seen[name] === key) return false;
+    seen[name] = key;
+    return true;
+  }
+
   function jobLink(id) {
     return el("a", {href: "/jobs/" + encodeURIComponent(id), "class": "job-link", text: id});
   }
@@ -113,6 +122,7 @@
 
   pages.overview = async function () {
     const data = await api("/overview");
+    if (!changed("overview", {...data, now: 0})) return;
     const cards = Object.entries(data.counts).map(([status, n]) => el("a",
       {"class": "card", href: "/jobs?status=" + status, id: "count-" + status},
       el("span", {"class": "n", text: n}), statusBadge(status, data.labels[status])));
@@ -159,6 +169,7 @@
 
   pages.queues = async function () {
     const data = await api("/queues");
+    if (!changed("queues", data)) return;
     fill(document.querySelector("#queues-table tbody"), queueRows(data.queues));
     document.getElementById("scheduled-summary").textContent =
       `${data.scheduled}${data.scheduled_capped ? "+" : ""} jobs waiting for a time (retry delay, countdown, ETA)` +
@@ -167,6 +178,7 @@
 
   pages.workers = async function () {
     const data = await api("/workers");
+    if (!changed("workers", data)) return;
     fill(document.querySelector("#workers-table tbody"), data.workers.map((w) => el("tr", {"data-worker": w.id},
       el("td", {}, el("a", {href: "/jobs?worker=" + encodeURIComponent(w.id), text: w.id}),
         el("div", {"class": "sub", text: `${w.host || ""} pid ${w.pid || "?"}`})),
@@ -198,6 +210,7 @@
     const query = new URLSearchParams(currentFilters());
     query.set("cursor", cursor);
     const data = await api("/jobs?" + query.toString());
+    if (!changed("jobs", [data, cursor])) return;
     fill(document.querySelector("#jobs-table tbody"), data.jobs.map((j) => el("tr", {"data-job": j.id},
       el("td", {}, jobLink(j.id)),
       el("td", {text: j.path || ""}),
@@ -211,7 +224,8 @@
     next.disabled = data.next_cursor === null;
     next.dataset.cursor = data.next_cursor === null ? "" : data.next_cursor;
     document.getElementById("page-info").textContent =
-      `${data.jobs.length} shown from position ${cursor}` + (data.next_cursor === null ? " (end)" : "");
+      `${data.jobs.length} shown, searched from position ${cursor}` +
+      (data.next_cursor === null ? " to the end" : ` to ${data.next_cursor}: Next page searches on`);
   };
 
   function setupJobs() {
@@ -241,6 +255,7 @@
   pages.job = async function () {
     const id = body.dataset.jobId;
     const data = await api("/jobs/" + encodeURIComponent(id));
+    if (!changed("job", data)) return;
     const job = data.job;
     const summary = [["status", statusBadge(job.status, data.labels)], ["task", job.path], ["queue", job.queue],
       ["worker", job.worker], ["exception", job.exceptiontype], ["retries", job.retry_count || 0],
@@ -277,6 +292,7 @@
 
   pages.failures = async function () {
     const data = await api("/failures");
+    if (!changed("failures", data)) return;
     document.getElementById("failures-sample").textContent = `(latest ${data.sample} of each failure status)`;
     fill(document.querySelector("#failures-table tbody"), data.groups.map((g) => el("tr", {},
       el("td", {text: g.path}), el("td", {text: g.exceptiontype}),
@@ -288,6 +304,7 @@
 
   pages.schedule = async function () {
     const data = await api("/schedule");
+    if (!changed("schedule", data)) return;
     fill(document.querySelector("#schedule-table tbody"), data.entries.map((e) => el("tr", {},
       el("td", {text: e.id}), el("td", {text: e.path}), el("td", {text: e.queue || "default"}),
       el("td", {text: e.timing}), el("td", {text: date(e.last_due)}),
