@@ -27,7 +27,7 @@ INDEXED_STATUSES = tuple(s.value for s in JobStatus if s.is_final or s is JobSta
 #: statuses counted as failures on the failures page and in the throughput chart
 FAILURE_STATUSES = ("failed", "timeout", "maxretries", "interrupt")
 #: most index entries one job-list request reads while filtering
-SCAN_BUDGET = 3_000
+SCAN_BUDGET = 2_000
 #: rows a job-list page may ask for
 MAX_LIMIT = 500
 #: record fields of a job-list row
@@ -66,6 +66,16 @@ class JobFilter:
                              "(not id or text); act on one job from its page")
         return {name: value for name in admin.FILTERS if (value := getattr(self, name))}
 
+    def record_filtered(self, index: str | None) -> bool:
+        """True when records must be read to filter (beyond what the index ``index`` answers)."""
+        return bool(self.queue or self.path or self.exceptiontype or self.worker or self.text
+                    or (self.status and self.status != index))
+
+    def fields_read(self) -> tuple[str, ...]:
+        """The record fields ``matches`` looks at."""
+        names = [name for name in ("status", "queue", "path", "exceptiontype", "worker") if getattr(self, name)]
+        return tuple(names + (["params"] if self.text else []))
+
     def matches(self, record: dict[str, str]) -> bool:
         for name in ("status", "queue", "path", "exceptiontype", "worker"):
             wanted = getattr(self, name)
@@ -81,27 +91,36 @@ def jobs_page(runtime: Runtime, filters: JobFilter, cursor: int = 0, limit: int 
     ``next_cursor``). ``next_cursor`` is None when the index is exhausted.
     """
     limit = max(1, min(int(limit), MAX_LIMIT))
-    read = ROW_FIELDS + (("params",) if filters.text else ())
     if filters.id:
-        record = runtime.store.get(filters.id, read)
+        record = runtime.store.get(filters.id, ROW_FIELDS + ("params",))
         rows = [_row(filters.id, record)] if record and filters.matches(record) else []
         return {"jobs": rows, "next_cursor": None, "scanned": 1}
     index = filters.status if filters.status in INDEXED_STATUSES else None
-    rows: list[dict[str, Any]] = []
-    offset, scanned = max(0, int(cursor)), 0
-    while len(rows) < limit and scanned < SCAN_BUDGET:
+    # While filtering, read only the fields the filters look at; the rows' fields come after.
+    scan = filters.fields_read() if filters.record_filtered(index) else ROW_FIELDS
+    found: list[tuple[str, dict[str, str]]] = []
+    offset, scanned, next_cursor = max(0, int(cursor)), 0, None
+    while scanned < SCAN_BUDGET:
         chunk = min(max(limit * 2, 500), SCAN_BUDGET - scanned)
-        page, nxt = runtime.store.job_index_page(index, offset, chunk, read)
+        page, nxt = runtime.store.job_index_page(index, offset, chunk, scan)
         scanned += chunk
         for position, (job_id, record) in enumerate(page):
             if filters.matches(record):
-                rows.append(_row(job_id, record))
-                if len(rows) == limit:
-                    return {"jobs": rows, "next_cursor": offset + position + 1, "scanned": scanned}
+                found.append((job_id, record))
+                if len(found) == limit:
+                    next_cursor = offset + position + 1
+                    break
+        if len(found) == limit:
+            break
         if nxt is None:  # the index ended within this chunk
-            return {"jobs": rows, "next_cursor": None, "scanned": scanned}
-        offset = nxt
-    return {"jobs": rows, "next_cursor": offset, "scanned": scanned}
+            next_cursor = None
+            break
+        offset = next_cursor = nxt
+    if scan is not ROW_FIELDS:
+        records = runtime.store.get_many([job_id for job_id, _ in found], ROW_FIELDS)
+        found = [(job_id, record) for (job_id, _), record in zip(found, records) if record]
+    return {"jobs": [_row(job_id, record) for job_id, record in found], "next_cursor": next_cursor,
+            "scanned": scanned}
 
 
 def job_detail(runtime: Runtime, job_id: str) -> dict[str, Any] | None:
@@ -168,7 +187,7 @@ def workers(runtime: Runtime) -> dict[str, Any]:
     return {"workers": rows}
 
 
-def failures(runtime: Runtime, sample: int = 2000) -> dict[str, Any]:
+def failures(runtime: Runtime, sample: int = 1000) -> dict[str, Any]:
     """The latest ``sample`` failures of each failure status, grouped by task, exception type and status."""
     groups: dict[tuple[str, str, str], dict[str, Any]] = {}
     for status in FAILURE_STATUSES:

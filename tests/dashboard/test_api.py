@@ -13,6 +13,7 @@ import pytest
 
 from mrqcore.job import Job, queue_job
 from mrqcore.queues import paused_queues
+from mrqcore.store.base import JobSpec
 from tests.conftest import wait_for
 from tests.dashboard.conftest import FLAKY_FLAG
 
@@ -198,3 +199,20 @@ def test_schedule_shows_last_and_next_runs(config_values):
         assert entries[0]["last_due"] <= now < entries[0]["next_run"] == entries[0]["last_due"] + 3600
     finally:
         rt.close()
+
+
+def test_a_rare_match_is_reached_by_following_next_cursor(runtime, client, monkeypatch):
+    from mrqcore.dashboard import data
+    monkeypatch.setattr(data, "SCAN_BUDGET", 30)
+    rare = queue_job(ADD, {"a": 1, "b": 1}, queue="rare")
+    for _ in range(4):
+        runtime.store.enqueue([JobSpec(f"bulk-{time.time_ns()}-{i}", "common", {"path": ADD, "params": "{}"})
+                               for i in range(25)], time.time() + 1)  # newer than the rare job
+    first = client.get("/api/jobs?queue=rare&limit=5").json
+    assert first["jobs"] == [] and first["next_cursor"] == 30 and first["scanned"] == 30  # budget spent
+    cursor, requests, found = first["next_cursor"], 1, []
+    while cursor is not None:
+        page = client.get(f"/api/jobs?queue=rare&limit=5&cursor={cursor}").json
+        found += [j["id"] for j in page["jobs"]]
+        cursor, requests = page["next_cursor"], requests + 1
+    assert found == [rare] and requests == 4
