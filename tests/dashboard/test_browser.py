@@ -22,6 +22,7 @@ from tests.dashboard.conftest import EVIL, FLAKY_FLAG, HTML_TASK
 
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 ADD, FAIL = "tests.tasks.basic.Add", "tests.tasks.basic.Fail"
+HOLD = "tests.dashboard.tasks.HoldUntilFile"
 SHOTS = os.path.join(ROOT, "docs", "images")
 
 
@@ -175,10 +176,16 @@ def test_triage_a_failed_job_then_pause_and_resume_a_queue(runtime, start_worker
     assert paused_queues(runtime=runtime) == []
     assert Job(waiting, runtime).wait(timeout=30) == 42
 
-    # Workers and failures pages.
+    # Workers: a running job and its progress appear without a reload, and leave when it ends.
     _click(browser, "#nav-workers")
     wait_for(lambda: "web, reports" in _text(browser, "#workers-table tbody"), message="the worker row")
+    release = flag_file + ".release"
+    holding = queue_job(HOLD, {"flag": release}, queue="web")
+    wait_for(lambda: holding in _text(browser, "#workers-table tbody") and "25%" in _text(browser, "#workers-table tbody"),
+             message="the running job with its progress")
     _shot(browser, "workers")
+    open(release, "w").close()
+    wait_for(lambda: holding not in _text(browser, "#workers-table tbody"), message="the job to leave the worker")
     _click(browser, "#nav-failures")
     wait_for(lambda: FAIL in _text(browser, "#failures-table"), message="the failures grouped")
     _shot(browser, "failures")
