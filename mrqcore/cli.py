@@ -29,7 +29,7 @@ from typing import Any, Callable
 import click
 
 #: mrqcore's own modules whose ``register(cli)`` adds commands
-CORE_COMMAND_MODULES = ("mrqcore.admin_cli", "mrqcore.scheduler_cli")
+CORE_COMMAND_MODULES = ("mrqcore.admin_cli", "mrqcore.scheduler_cli", "mrqcore.dashboard.cli")
 #: entry-point group of other packages' ``register(cli)`` functions
 COMMAND_GROUP = "mrqc.cli"
 
@@ -281,7 +281,7 @@ def _register_extensions() -> None:
 def main(argv: list[str] | None = None) -> None:
     """Console entry point. The worker needs gevent's monkey-patching before anything else."""
     args = sys.argv[1:] if argv is None else argv
-    if args and args[0] in ("worker", "scheduler"):
+    if args and args[0] in ("worker", "scheduler", "dashboard"):
         from gevent import monkey
         monkey.patch_all()
     _register_extensions()

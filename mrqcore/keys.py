@@ -27,6 +27,8 @@ in ``lua/*.lua`` must agree (each script's header lists the keys it touches).
 | ``{p}interrupted`` | zset | ids of jobs that ended ``interrupt``, scored by time; recovery requeues them |
 | ``{p}lock:{name}`` | string | a short maintenance lock (recovery of one dead worker, one pass) |
 | ``{p}sched:last:{entry}`` | string | the latest due time a scheduler queued for one schedule entry |
+| ``{p}jobidx`` | zset | every job id, scored by the time it was last queued (the dashboard's job list) |
+| ``{p}jobidx:{status}`` | zset | ids of jobs that reached a finished status (or ``retry``), scored by that time; pruned as read |
 | ``{p}{name}`` | hash, string, channel | a workflow barrier, value or channel its caller names (``redis_workflow``) |
 """
 from __future__ import annotations
@@ -103,3 +105,7 @@ class Keys:
 
     def schedule_last(self, entry_id: str) -> str:
         return f"{self.prefix}sched:last:{entry_id}"
+
+    def job_index(self, status: str | None = None) -> str:
+        """``jobidx`` (every job by last queued time) or ``jobidx:{status}`` (jobs that reached it)."""
+        return f"{self.prefix}jobidx" if status is None else f"{self.prefix}jobidx:{status}"

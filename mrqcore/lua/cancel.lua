@@ -2,7 +2,7 @@
 -- will never run. A started job is only marked: it is not interrupted (MRQ's
 -- rule), and the worker records how it really ended.
 -- Keys touched (prefix p = ARGV[1]): p..job:{id}, p..joblog:{id}, p..q:{queue},
---   p..scheduled; publishes on p..done:{id}.
+--   p..scheduled, p..jobidx:retry, p..jobidx:cancel; publishes on p..done:{id}.
 -- ARGV: prefix, id, now, ttl (0 = keep).
 -- Returns the status the job had before, or false if there is no such job.
 local p, id, now, ttl = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
@@ -14,6 +14,8 @@ if status == 'queued' or status == 'retry' then
   redis.call('LREM', p .. 'q:' .. queue, 1, id)
   redis.call('ZREM', p .. 'scheduled', id)
   redis.call('HSET', jobkey, 'status', 'cancel', 'datedone', now, 'dateupdated', now)
+  redis.call('ZREM', p .. 'jobidx:retry', id)
+  redis.call('ZADD', p .. 'jobidx:cancel', now, id)
   if ttl > 0 then
     redis.call('EXPIRE', jobkey, ttl)
     redis.call('EXPIRE', p .. 'joblog:' .. id, ttl)

@@ -2,7 +2,7 @@
 -- Keys touched (prefix p = ARGV[1]): p..q:{queue} (lists, in priority order),
 --   p..paused (set), p..job:{id} (hashes), p..inflight:{worker} (zset);
 --   for a record that is not a hash: p..quarantine:job:{id} (its value, renamed),
---   publishes on p..done:{id}.
+--   p..jobidx:failed (zset); publishes on p..done:{id}.
 -- ARGV: prefix, worker id, now, count, queue names in priority order...
 -- Each id leaves its queue list and enters the worker's inflight zset in the same
 -- script, so a job is never in two workers' hands nor in nobody's: if the worker
@@ -30,6 +30,7 @@ local function set_aside(id, jobkey, queue, err)
              'traceback', 'mrqcore.exceptions.MalformedJobError: the record of job ' .. id ..
                ' is a ' .. kind .. ', not a hash (' .. err .. '); its value was moved to key ' .. aside,
              'datedone', now, 'dateupdated', now)
+  redis.call('ZADD', p .. 'jobidx:failed', now, id)
   redis.call('PUBLISH', p .. 'done:' .. id, 'failed')
 end
 

@@ -1,6 +1,7 @@
 -- Queue a batch of jobs atomically.
 -- Keys touched (prefix p = ARGV[1]): p..job:{id} (hash), p..q:{queue} (list),
---   p..scheduled (zset), p..queues (set); publishes on p..notify.
+--   p..scheduled (zset), p..queues (set), p..jobidx (zset);
+--   publishes on p..notify.
 -- ARGV: prefix, now, then per job: id, queue, due (0 = run now), nfields, field, value, ...
 -- A job whose id already has a record, in any status, is skipped: a caller-chosen id is
 -- queued at most once while its record exists (until the record's TTL), so re-sending
@@ -18,6 +19,8 @@ while i <= #ARGV do
   if redis.call('EXISTS', jobkey) == 1 then
     table.insert(skipped, id)
   else
+    -- The dashboard's job list reads this index instead of scanning records (O(log N) here).
+    redis.call('ZADD', p .. 'jobidx', now, id)
     local fields = {'status', 'queued', 'queue', queue, 'datequeued', now, 'dateupdated', now}
     for f = 1, nfields * 2 do
       fields[#fields + 1] = ARGV[i + 3 + f]

@@ -1,6 +1,7 @@
 -- Record how a batch of jobs held by one worker ended, release them, wake waiters.
 -- Keys touched (prefix p = ARGV[1]): p..job:{id} (hash), p..joblog:{id} (list),
---   p..scheduled (zset, retries), p..interrupted (zset), p..inflight:{worker} (zset);
+--   p..scheduled (zset, retries), p..interrupted (zset), p..inflight:{worker} (zset),
+--   p..jobidx:{status} (zset, the dashboard's per-status index);
 --   publishes on p..done:{id}.
 -- ARGV: prefix, worker id, now, then per job:
 --   id, status, ttl (0 = keep), due ('' = none; else park in scheduled), nfields,
@@ -43,6 +44,7 @@ while i <= #ARGV do
     redis.call('ZADD', p .. 'interrupted', now, id)
   end
   redis.call('ZREM', inflight, id)
+  redis.call('ZADD', p .. 'jobidx:' .. status, now, id)
   -- Waiters get a small success result in the message itself: one round trip less.
   local notice = status
   if status == 'success' then

@@ -1,7 +1,7 @@
 -- End a held job that will never run (the job it waited for failed), exactly once:
 -- only a job still held in the scheduled zset is touched, and waiters are woken.
 -- Keys touched (prefix p = ARGV[1]): p..scheduled (zset; held entries score >= hold min),
---   p..job:{id} (hash); publishes on p..done:{id}.
+--   p..job:{id} (hash), p..jobidx:{status} (zset); publishes on p..done:{id}.
 -- ARGV: prefix, id, now, hold min score, ttl (0 = keep), status, nfields, field, value, ...
 -- Returns 1 if this call ended the job, 0 otherwise (not held).
 local p, id, now, hold_min = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
@@ -20,5 +20,6 @@ if ttl > 0 then
   redis.call('EXPIRE', jobkey, ttl)
   redis.call('EXPIRE', p .. 'joblog:' .. id, ttl)
 end
+redis.call('ZADD', p .. 'jobidx:' .. status, now, id)
 redis.call('PUBLISH', p .. 'done:' .. id, status)
 return 1

@@ -3,7 +3,8 @@
 -- job is moved exactly once however many workers call it at the same moment.
 -- Keys touched (prefix p = ARGV[1]): p..scheduled (zset), p..job:{id} (hash),
 --   p..q:{queue} (list); publishes on p..notify; for a bad member:
---   p..quarantine:job:{id} (a record that is not a hash, renamed), p..done:{id}.
+--   p..quarantine:job:{id} (a record that is not a hash, renamed), p..jobidx:failed (zset),
+--   p..done:{id}.
 -- ARGV: prefix, now, limit.
 -- A member that cannot be promoted never stops the others: a record that is not a
 -- hash is set aside (its data kept) and replaced by a failed record; a record with
@@ -17,6 +18,7 @@ local function fail(id, jobkey, reason)
   redis.call('HSET', jobkey, 'status', 'failed', 'exceptiontype', 'mrqcore.exceptions.MalformedJobError',
              'traceback', 'mrqcore.exceptions.MalformedJobError: job ' .. id .. ' could not be queued: ' .. reason,
              'datedone', ARGV[2], 'dateupdated', ARGV[2])
+  redis.call('ZADD', p .. 'jobidx:failed', now, id)
   redis.call('PUBLISH', p .. 'done:' .. id, 'failed')
 end
 

@@ -1,6 +1,7 @@
 -- Put one finished (or lost) job back on a queue, keeping its history.
 -- Keys touched (prefix p = ARGV[1]): p..job:{id}, p..joblog:{id}, p..q:{queue},
---   p..scheduled, p..queues, p..inflight:{worker}; publishes on p..notify.
+--   p..scheduled, p..queues, p..inflight:{worker}, p..jobidx, p..jobidx:{old status};
+--   publishes on p..notify.
 -- ARGV: prefix, id, now, queue ('' = keep), force ('1' also takes a started job:
 --   lost-job recovery), note (appended to the record's requeue history, may be '').
 -- Returns the previous status, or false if there is no such job or it is already queued.
@@ -27,6 +28,8 @@ if note ~= '' then
   end
   redis.call('HSET', jobkey, 'requeue_history', hist)
 end
+redis.call('ZREM', p .. 'jobidx:' .. status, id)
+redis.call('ZADD', p .. 'jobidx', now, id)
 redis.call('RPUSH', p .. 'q:' .. queue, id)
 redis.call('SADD', p .. 'queues', queue)
 redis.call('PUBLISH', p .. 'notify', 1)

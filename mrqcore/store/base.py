@@ -196,6 +196,36 @@ class JobRecords(abc.ABC):
         """Every job id in the store (admin use; may scan, never on a hot path)."""
 
     @abc.abstractmethod
+    def job_index_page(self, status: str | None, offset: int, count: int,
+                       fields: Sequence[str]) -> tuple[list[tuple[str, dict[str, str]]], int | None]:
+        """One page of the job index, newest first, for listing jobs without a scan.
+
+        ``status=None`` reads the index of every job by the time it was last queued
+        (``enqueue``, ``requeue``); a status reads the index of jobs that reached it
+        (``finish``, ``cancel``) by that time. Returns up to ``count`` ``(id, record)``
+        pairs from position ``offset`` (0 = newest), ``record`` holding ``fields``, and
+        the offset of the next page (None: this page reached the end of the index). Entries whose record is gone (expired, deleted) or,
+        for a status index, whose record's status has moved on, are not returned and are
+        dropped from the index, and the next offset accounts for them. O(log N + count).
+        """
+
+    @abc.abstractmethod
+    def job_index_counts(self, status: str | None, edges: Sequence[float]) -> list[int]:
+        """Index entries (same indexes as ``job_index_page``) timed in each ``[edges[i], edges[i+1])``:
+        ``len(edges) - 1`` counts, one round trip, O(log N) each (no record is read, so
+        entries not yet pruned count too)."""
+
+    @abc.abstractmethod
+    def job_index_size(self, status: str | None) -> int:
+        """Entries in one index (O(1); entries not yet pruned count too)."""
+
+    @abc.abstractmethod
+    def job_index_prune(self, status: str | None, count: int) -> int:
+        """Check the ``count`` oldest entries of one index and drop those ``job_index_page``
+        would drop; returns how many were dropped. A dashboard calls it now and then so
+        expired records leave the counts."""
+
+    @abc.abstractmethod
     def clear(self) -> None:
         """Delete everything this store holds under its prefix/namespace: records, logs, queues,
         workers, held jobs, barriers, values (a test's cleanup, never a live deployment's).

@@ -36,6 +36,7 @@ from urllib.parse import urlparse
 
 from ..exceptions import ConfigError
 from .base import HOLD_MIN, Finish, JobSpec, JobStore, Waiter
+from .memory_index import MemoryJobIndex
 from .memory_raw import MemoryRawMixin
 from .memory_state import Channels, Expiring, MemoryWaiter
 from .memory_workflow import MemoryWorkflowMixin
@@ -48,7 +49,7 @@ _named: dict[tuple[str, str], "MemoryJobStore"] = {}
 _named_lock = threading.Lock()
 
 
-class MemoryJobStore(MemoryRawMixin, MemoryWorkflowMixin, JobStore):
+class MemoryJobStore(MemoryJobIndex, MemoryRawMixin, MemoryWorkflowMixin, JobStore):
     """Every store primitive on dicts and deques under one lock."""
 
     connection_errors = ()

@@ -11,7 +11,7 @@ The store is split by family, one mixin module each, combined here:
 
 | family | module |
 |---|---|
-| ``JobRecords``, ``QueueStore`` | this module |
+| ``JobRecords``, ``QueueStore`` | this module (the job index: ``redis_index``) |
 | ``WorkerRegistry`` | ``redis_workers`` |
 | ``MaintenanceStore`` | ``redis_maintenance`` |
 | ``RawQueueStore`` | ``redis_raw`` |
@@ -36,6 +36,7 @@ from ..exceptions import ConfigError
 from ..keys import Keys
 from ..urls import mask_url
 from .base import Finish, JobSpec, JobStore, Waiter
+from .redis_index import RedisJobIndex
 from .redis_maintenance import RedisMaintenance
 from .redis_pubsub import ChannelSubscriber, PubSubWaiter
 from .redis_raw import RedisRawQueues
@@ -55,6 +56,7 @@ logger = logging.getLogger("mrqc.store")
 
 class RedisJobStore(
     RedisWorkflowMixin,
+    RedisJobIndex,
     RedisWorkerRegistry,
     RedisMaintenance,
     RedisRawQueues,
