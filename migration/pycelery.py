@@ -129,7 +129,7 @@ class CeleryTransformer(cst.CSTTransformer):
             module = get_full_name_for_node(alias.name)
             if not _is_celery(module) or alias.asname is not None:
                 continue
-            refs, refused = self._references_of(node)
+            refs, refused = self._references_of(node, module or "celery")
             if refused:
                 for ref_node, refusal, dotted in refused:
                     self.left(ref_node, refusal, dotted)
@@ -137,16 +137,21 @@ class CeleryTransformer(cst.CSTTransformer):
             else:
                 self._rename_refs.update(refs)
 
-    def _references_of(self, node: cst.Import) -> tuple[list[cst.Name], list[tuple[cst.CSTNode, Refusal, str]]]:
+    def _references_of(self, node: cst.Import, module: str
+                       ) -> tuple[list[cst.Name], list[tuple[cst.CSTNode, Refusal, str]]]:
         scope = self.get_metadata(ScopeProvider, node)
         refs: list[cst.Name] = []
         refused: list[tuple[cst.CSTNode, Refusal, str]] = []
-        for assignment in scope.assignments["celery"]:
+        # libcst files the uses of `import celery.x` under "celery.x" and those of `import celery` under "celery"
+        assignments = list(scope.assignments["celery"]) + (list(scope.assignments[module]) if module != "celery" else [])
+        for assignment in assignments:
             if getattr(assignment, "node", None) is not node:
                 continue
             for access in assignment.references:
                 name = access.node
-                if not isinstance(name, cst.Name):
+                while isinstance(name, cst.Attribute):
+                    name = name.value
+                if not isinstance(name, cst.Name) or name.value != "celery":
                     continue
                 top = name
                 parent = self.get_metadata(ParentNodeProvider, top)

@@ -127,7 +127,7 @@ class _ProjectContext:
 
     def __init__(self, files: list[Path]) -> None:
         self.namespace = False
-        self.config_modules: set[str] = set()
+        self.config_modules: dict[str, bool] = {}  # module -> read with namespace="CELERY"
         for path in files:
             if path.suffix != ".py":
                 continue
@@ -135,15 +135,18 @@ class _ProjectContext:
                 text = path.read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError):
                 continue
-            if re.search(r"namespace\s*=\s*['\"]CELERY['\"]", text):
-                self.namespace = True
-            for match in re.finditer(r"config_from_object\(\s*['\"]([\w.]+)['\"]", text):
-                self.config_modules.add(match.group(1))
+            for match in re.finditer(r"config_from_object\(\s*['\"]([\w.:]+)['\"]([^)]*)\)", text):
+                namespaced = bool(re.search(r"namespace\s*=\s*['\"]CELERY['\"]", match.group(2)))
+                self.namespace = self.namespace or namespaced
+                if ":" not in match.group(1):
+                    self.config_modules[match.group(1)] = namespaced
 
     def settings_style(self, path: Path, text: str) -> str | None:
         dotted = ".".join(path.with_suffix("").parts)
-        if path.stem in ("celeryconfig", "celery_config") or any(
-                dotted == m or dotted.endswith("." + m) for m in self.config_modules):
+        for module, namespaced in self.config_modules.items():
+            if dotted == module or dotted.endswith("." + module):
+                return "namespace" if namespaced else "plain"
+        if path.stem in ("celeryconfig", "celery_config"):
             return "plain"
         if path.name == "settings.py" or path.parent.name == "settings":
             if re.search(r"^(CELERY|BROKER_)\w*\s*=", text, re.M):
