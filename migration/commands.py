@@ -183,11 +183,6 @@ def _celery(words: list[str]) -> Converted | Refusal:
         sub = first[1][0] if first[1] else None
     if sub is None:
         return first if isinstance(first, Refusal) else Refusal("celery without a subcommand", "convert it by hand")
-    parsed = _parse(words, _SUB_SHORT.get(sub, {}))
-    if isinstance(parsed, Refusal):
-        return parsed
-    opts, positionals = parsed
-    positionals = positionals[1:]
     handler = {"worker": _worker, "beat": _beat, "purge": _purge, "control": _control, "result": _result,
                "call": _call}.get(sub)
     if handler is None:
@@ -196,6 +191,11 @@ def _celery(words: list[str]) -> Converted | Refusal:
                 "events": "the event bus", "flower": "Flower"}.get(sub, f"`celery {sub}`")
         return Refusal(f"{what} has no mrqc command",
                        "use `mrqc workers`, `mrqc status` or `mrqc jobs`; run workers under your process manager")
+    parsed = _parse(words, _SUB_SHORT.get(sub, {}))
+    if isinstance(parsed, Refusal):
+        return parsed
+    opts, positionals = parsed
+    positionals = positionals[1:]
     return handler(opts, positionals)
 
 

@@ -215,8 +215,8 @@ def _convert(path: Path, kind: str | None, text: str, context: _ProjectContext, 
         except cst.ParserSyntaxError as exc:
             raise _FileError(f"Python syntax error: {exc.message}", exc.raw_line) from exc
         extra: list[tuple[Path, str, str]] = []
-        if source in ("auto", "celery") and re.search(r"\bcelery\b|CELERY|BROKER_", text):
-            style = context.settings_style(path, text)
+        style = context.settings_style(path, text)
+        if source in ("auto", "celery") and (style or re.search(r"\b(celery|mrqc)\b|CELERY|BROKER_|\.conf\b", text)):
             module = cst.MetadataWrapper(module).visit(CeleryTransformer(note, style))
         if source in ("auto", "mrq") and re.search(r"\bmrq\b", text):
             module = cst.MetadataWrapper(module).visit(MrqTransformer(note))
