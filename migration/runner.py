@@ -83,7 +83,7 @@ def migrate(paths: Iterable[str | os.PathLike[str]], mode: str = "diff", source:
 
 def _display(path: Path, base: Path) -> str:
     try:
-        return str(path.resolve().relative_to(base))
+        return os.path.relpath(os.path.abspath(path), base) if os.path.abspath(path).startswith(str(base) + os.sep) else str(path)
     except ValueError:
         return str(path)
 
@@ -213,7 +213,7 @@ def _convert(path: Path, kind: str | None, text: str, context: _ProjectContext, 
         try:
             module = cst.parse_module(text)
         except cst.ParserSyntaxError as exc:
-            raise _FileError(f"Python syntax error: {exc.message}", exc.raw_line) from exc
+            raise _FileError(f"Python syntax error: {exc.message}", _syntax_error_line(text, exc.raw_line)) from exc
         extra: list[tuple[Path, str, str]] = []
         style = context.settings_style(path, text)
         if source in ("auto", "celery") and (style or re.search(r"\b(celery|mrqc)\b|CELERY|BROKER_|\.conf\b", text)):
@@ -238,6 +238,16 @@ def _convert(path: Path, kind: str | None, text: str, context: _ProjectContext, 
     if kind == "yaml":
         _yaml_inline_commands(rewriter)
     return rewriter.result(), []
+
+
+def _syntax_error_line(text: str, fallback: int) -> int:
+    """The line Python itself reports for the error (the one users know), else libcst's."""
+    import ast
+    try:
+        ast.parse(text)
+    except SyntaxError as exc:
+        return exc.lineno or fallback
+    return fallback
 
 
 def _yaml_inline_commands(rewriter: TextRewriter) -> None:

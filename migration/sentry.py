@@ -34,17 +34,14 @@ class SentryReporter:
         if self.client is None:
             return
         import sentry_sdk
-        scope = sentry_sdk.Scope(client=self.client)
-        scope.set_tag("file", file)
-        scope.set_tag("construct", construct)
-        scope.set_tag("tool", "mrqc migrate")
-        scope.set_extra("line", line)
-        if exc.__traceback__ is None:
-            try:
-                raise exc
-            except BaseException as raised:  # noqa: BLE001 - only to give the event a traceback
-                exc = raised
-        scope.capture_exception(exc)
+        # a scope of our own holding our client: the process's own Sentry setup (if any) is not touched
+        with sentry_sdk.new_scope() as scope:
+            scope.set_client(self.client)
+            scope.set_tag("file", file)
+            scope.set_tag("construct", construct)
+            scope.set_tag("tool", "mrqc migrate")
+            scope.set_extra("line", line)
+            scope.capture_exception(exc)
         self.sent += 1
 
     def close(self) -> None:
