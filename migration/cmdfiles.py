@@ -273,7 +273,7 @@ def _parse_list(text: str) -> tuple[list[str] | None, str]:
             return items, '"'
     except ValueError:
         pass
-    parts = [p.strip() for p in re.findall(r"""'(?:[^']|'')*'|"(?:[^"\\]|\\.)*"|[^,]+""", inner)]
+    parts = [p.strip() for p in re.findall(r"""\s*('(?:[^']|'')*'|"(?:[^"\\]|\\.)*"|[^,]+)""", inner)]
     parts = [p for p in parts if p and p != ","]
     style = "'" if parts and parts[0].startswith("'") else "bare"
     return [_scalar(p) for p in parts], style

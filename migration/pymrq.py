@@ -57,10 +57,19 @@ class MrqTransformer(cst.CSTTransformer):
     def visit_Import(self, node: cst.Import) -> None:
         scope = self.get_metadata(ScopeProvider, node)
         for alias in node.names:
-            if _is_mrq(get_full_name_for_node(alias.name)) and alias.asname is None:
-                for assignment in scope.assignments["mrq"]:
-                    if getattr(assignment, "node", None) is node:
-                        self._rename.update(a.node for a in assignment.references if isinstance(a.node, cst.Name))
+            module = get_full_name_for_node(alias.name) or ""
+            if _is_mrq(module) and alias.asname is None:
+                # libcst files the uses of `import mrq.x` under "mrq.x" (see pycelery)
+                assignments = list(scope.assignments["mrq"]) + (list(scope.assignments[module]) if module != "mrq" else [])
+                for assignment in assignments:
+                    if getattr(assignment, "node", None) is not node:
+                        continue
+                    for access in assignment.references:
+                        name = access.node
+                        while isinstance(name, cst.Attribute):
+                            name = name.value
+                        if isinstance(name, cst.Name) and name.value == "mrq":
+                            self._rename.add(name)
 
     def leave_Import(self, original: cst.Import, updated: cst.Import) -> cst.Import:
         names = []
