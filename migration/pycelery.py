@@ -59,6 +59,7 @@ class CeleryTransformer(cst.CSTTransformer):
         self.note = note
         self.settings_style = settings_style
         self._rename_refs: set[cst.Name] = set()
+        self._keep_import: set[int] = set()  # ids of `import celery` nodes left because a use has no mrqc twin
         self._refused_methods = unsupported_task_methods()
         self._control = control_methods()
         self._bound_depth = 0
@@ -133,7 +134,7 @@ class CeleryTransformer(cst.CSTTransformer):
             if refused:
                 for ref_node, refusal, dotted in refused:
                     self.left(ref_node, refusal, dotted)
-                self._keep_import = getattr(self, "_keep_import", set()) | {id(node)}
+                self._keep_import.add(id(node))
             else:
                 self._rename_refs.update(refs)
 
@@ -171,7 +172,7 @@ class CeleryTransformer(cst.CSTTransformer):
         return refs, refused
 
     def leave_Import(self, original: cst.Import, updated: cst.Import) -> cst.Import:
-        if id(original) in getattr(self, "_keep_import", set()):
+        if id(original) in self._keep_import:
             return updated
         names = []
         for alias in updated.names:
