@@ -20,6 +20,8 @@ file                                                    what is converted
 ``Makefile``, supervisor ``*.conf``/``*.ini``
 ``Dockerfile*``, ``*.dockerfile``                       shell form and ``["celery", ...]`` form
 ``*.yml``, ``*.yaml`` (compose, Kubernetes)             ``command:``/``args:``/``entrypoint:``
+``pytest.ini``, ``setup.cfg``, ``tox.ini``,              ``-p celery.contrib.pytest``
+``pyproject.toml``
 =====================================================  =====================================
 """
 from __future__ import annotations
@@ -114,12 +116,18 @@ def kind_of(path: Path) -> str | None:
         return "yaml"
     if name.startswith("Procfile") or name.endswith((".sh", ".bash", ".service")) or name in ("Makefile",):
         return "shell"
+    if name in _PYTEST_CONFIGS:
+        return "pytest-config"
     if name.endswith((".conf", ".ini")):
         try:
             return "shell" if "[program:" in path.read_text(errors="replace") else None
         except OSError:
             return None
     return None
+
+
+_PYTEST_CONFIGS = ("pytest.ini", "setup.cfg", "tox.ini", "pyproject.toml")
+_PYTEST_PLUGIN = re.compile(r"(?<![\w.])celery\.contrib\.pytest\b")
 
 
 class _ProjectContext:
@@ -229,6 +237,14 @@ def _convert(path: Path, kind: str | None, text: str, context: _ProjectContext, 
                 extra.append((new_config, "", config))
             return text, extra
         return module.code, extra
+    if kind == "pytest-config":
+        if source == "mrq":
+            return text, []
+        for match in _PYTEST_PLUGIN.finditer(text):
+            line = text.count("\n", 0, match.start()) + 1
+            note("changed", line, text.splitlines()[line - 1].strip(), "the pytest plugin is mrqc.contrib.pytest",
+                 "review the diff")
+        return _PYTEST_PLUGIN.sub("mrqc.contrib.pytest", text), []
     programs = {"auto": ("celery", "mrq-worker", "mrq-run"), "celery": ("celery",), "mrq": ("mrq-worker", "mrq-run")}
     rewriter = TextRewriter(text, note, programs[source])
     if kind in ("shell", "docker"):

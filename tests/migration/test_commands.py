@@ -105,3 +105,12 @@ def test_from_mrq_leaves_celery_commands(tmp_path: Path) -> None:
     assert (tmp_path / "Procfile").read_text() == "a: celery -A proj worker\nb: mrqc worker default\n"
     migrate([tmp_path], mode="write", source="celery", root=str(tmp_path))
     assert (tmp_path / "Procfile").read_text() == "a: mrqc worker -A proj\nb: mrqc worker default\n"
+
+
+def test_pytest_plugin_in_pytest_config(tmp_path: Path) -> None:
+    (tmp_path / "pytest.ini").write_text("[pytest]\naddopts = -p celery.contrib.pytest -q\n")
+    (tmp_path / "pyproject.toml").write_text('[project]\ndependencies = ["celery>=5"]\n')
+    report = migrate([tmp_path], mode="write", root=str(tmp_path))
+    assert (tmp_path / "pytest.ini").read_text() == "[pytest]\naddopts = -p mrqc.contrib.pytest -q\n"
+    assert (tmp_path / "pyproject.toml").read_text() == '[project]\ndependencies = ["celery>=5"]\n'  # deps are yours
+    assert [(f.file, f.line) for f in report.of_kind("changed")] == [("pytest.ini", 2)]
