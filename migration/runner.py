@@ -195,11 +195,11 @@ def _one_file(path: Path, shown: str, report: Report, context: _ProjectContext, 
     for target, old, new in changes:
         if old == new:
             continue
-        report.files_changed.append(_display(target, Path(os.getcwd()).resolve()) if target != path else shown)
+        shown_target = shown if target == path else str(Path(shown).parent / target.name)
+        report.files_changed.append(shown_target)
         if mode == "diff" and out is not None:
             out.writelines(difflib.unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True),
-                                                f"a/{shown if target == path else target.name}",
-                                                f"b/{shown if target == path else target.name}"))
+                                                f"a/{shown_target}", f"b/{shown_target}"))
         if mode == "write":
             tmp = target.with_name(f".{target.name}.mrqc-migrate.tmp")
             tmp.write_text(new, encoding="utf-8")

@@ -143,3 +143,13 @@ def test_mrq_config_becomes_mrqc_config(tmp_path: Path) -> None:
     # a second run writes nothing and reports the same
     again = migrate([tmp_path], mode="write", source="mrq", root=str(tmp_path))
     assert again.files_changed == [] and len(again.of_kind("left")) == 1
+
+
+def test_mrq_config_diff_names_the_new_file(tmp_path: Path) -> None:
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "mrq-config.py").write_text("GREENLETS = 2\n")
+    import io
+    out = io.StringIO()
+    report = migrate([tmp_path], mode="diff", source="mrq", out=out, root=str(tmp_path))
+    assert report.files_changed == ["app/mrqc_config.py"]
+    assert "+++ b/app/mrqc_config.py\n" in out.getvalue() and not (tmp_path / "app" / "mrqc_config.py").exists()
