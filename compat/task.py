@@ -60,6 +60,15 @@ _RESTRICTED: dict[str, tuple[tuple[Any, ...], str]] = {
 }
 
 
+def restricted_task_options() -> dict[str, tuple[tuple[Any, ...], str]]:
+    """Options mrqc accepts only with some values: option -> (accepted values, why others are refused).
+
+    Public view of the table ``check_task_options`` uses (``mrqc migrate`` reads it, so the tool and
+    the runtime never disagree).
+    """
+    return dict(_RESTRICTED)
+
+
 def check_task_options(options: dict[str, Any], where: str) -> None:
     """Raise ImproperlyConfigured for an unknown option or an unsupported value."""
     check_options(options, TASK_OPTIONS, _RESTRICTED, where, "task option", ImproperlyConfigured)

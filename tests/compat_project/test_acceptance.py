@@ -118,7 +118,7 @@ class Worker:
         self.log.close()
 
 
-def run_suite(project: Path, env: dict[str, str], worker: Worker | None = None) -> None:
+def run_suite(project: Path, env: dict[str, str], worker: Worker | None = None, suite: str = "shop_tests") -> None:
     """Run the project's own suite; fail listing each failed project test and the worker's log.
 
     If the worker process exits while the suite runs, the suite is stopped at
@@ -130,7 +130,7 @@ def run_suite(project: Path, env: dict[str, str], worker: Worker | None = None) 
     output_path = project / "suite.log"
     with open(output_path, "wb") as output:
         proc = subprocess.Popen([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--timeout=120",
-                                 f"--junitxml={report}", "shop_tests"], cwd=project, env=env,
+                                 f"--junitxml={report}", suite], cwd=project, env=env,
                                 stdout=output, stderr=subprocess.STDOUT)
         worker_died = False
         while True:

@@ -1,0 +1,379 @@
+"""Command lines: ``celery ...``, ``mrq-worker ...``, ``mrq-run ...`` to the ``mrqc`` commands of today.
+
+``convert(argv)`` takes one command's words (program first) and returns the
+new words plus notes, or a ``Refusal`` when any part has no mrqc equivalent
+(the whole command is then left as it is: a half-converted command line would
+fail in a way that is harder to read than the original).
+
+Celery ``worker`` flags (``mrqc worker --help`` is the reference; the mrqc flag
+names are checked against the real click command when this module loads):
+
+=========================================  ===================================================
+Celery                                     mrqc
+=========================================  ===================================================
+``-A/--app X``                             ``-A X``
+``-b/--broker URL`` (redis)                ``--redis URL``
+``-l/--loglevel info``                     ``--log-level INFO``
+``-c/--concurrency N``                     ``--greenlets N``
+``-Q/--queues a,b``                        ``a b`` (positional, first listed first served)
+``-n/--hostname X`` (no ``%`` escapes)     ``--name X``
+``-B/--beat``                              ``--scheduler``
+``--max-tasks-per-child N``                ``--max-jobs N``
+``--max-memory-per-child KiB``             ``--max-memory MB`` (rounded up)
+``-P``, ``-E``, ``-O``, ``--without-*``,   dropped, each named in the report: mrqc always runs
+``--prefetch-multiplier``, ``-s``          gevent greenlets, has no events/gossip/prefetch, and
+                                           keeps beat state in Redis
+anything else                              the command is left and reported
+=========================================  ===================================================
+
+``beat`` keeps ``-A -l -s --max-interval``; ``control revoke``, ``result``,
+``purge`` and ``call`` (with ``--queue``) map to ``mrqc revoke``, ``mrqc
+result``, ``mrqc cancel --status queued`` and ``mrqc run --queue``; other
+subcommands (``inspect``, ``events``, ``multi``, ``flower``...) are reported.
+"""
+from __future__ import annotations
+
+import json
+import math
+import posixpath
+import re
+from dataclasses import dataclass, field
+
+from .targets import Refusal
+
+PROGRAMS = ("celery", "mrq-worker", "mrq-run")
+
+
+@dataclass
+class Converted:
+    argv: list[str]
+    notes: list[str] = field(default_factory=list)
+
+
+def _mrqc_flags(command: str) -> set[str]:
+    """The option strings of ``mrqc COMMAND`` (read from the real click command)."""
+    from mrqcore.cli import _register_extensions, cli
+    if command not in cli.commands:
+        _register_extensions()
+    cmd = cli.commands.get(command)
+    if cmd is None:
+        return set()
+    return {opt for p in cmd.params for opt in (*p.opts, *p.secondary_opts) if opt.startswith("-")}
+
+
+def program_of(word: str) -> str | None:
+    """``celery``, ``mrq-worker`` or ``mrq-run`` if ``word`` runs one (a path to it counts), else None."""
+    base = posixpath.basename(word)
+    return base if base in PROGRAMS else None
+
+
+def convert(argv: list[str]) -> Converted | Refusal:
+    """Convert one command (``argv[0]`` runs celery/mrq-worker/mrq-run; ``python -m celery`` too)."""
+    prefix: list[str] = []
+    if len(argv) >= 3 and argv[1] == "-m" and argv[2] == "celery":
+        program, rest = "celery", argv[3:]
+    else:
+        program, rest = program_of(argv[0]) or "", argv[1:]
+        if "/" in argv[0]:
+            prefix = [posixpath.join(posixpath.dirname(argv[0]), "mrqc")]
+    mrqc = prefix[0] if prefix else "mrqc"
+    if program == "celery":
+        result = _celery(rest)
+    elif program == "mrq-worker":
+        result = _mrq(rest, "worker")
+    elif program == "mrq-run":
+        result = _mrq(rest, "run")
+    else:
+        return Refusal(f"not a celery/mrq command: {argv[0]}", "convert it by hand")
+    if isinstance(result, Refusal):
+        return result
+    result.argv = [mrqc, *result.argv]
+    return result
+
+
+# --- celery ----------------------------------------------------------------------------------------
+
+#: option -> (key, takes a value)
+_OPTIONS: dict[str, tuple[str, bool]] = {}
+for _names, _key, _value in [
+    (("-A", "--app"), "app", True), (("-b", "--broker"), "broker", True), (("--result-backend",), "backend", True),
+    (("--workdir",), "workdir", True), (("--config",), "config", True), (("--loader",), "loader", True),
+    (("-C", "--no-color"), "no_color", False), (("-q", "--quiet"), "quiet", False),
+    (("--skip-checks",), "skip_checks", False),
+    (("-l", "--loglevel"), "loglevel", True), (("-c", "--concurrency"), "concurrency", True),
+    (("-Q", "--queues"), "queues", True), (("-n", "--hostname"), "hostname", True),
+    (("-B", "--beat"), "beat", False), (("-P", "--pool"), "pool", True),
+    (("-E", "--task-events", "--events"), "events", False), (("--without-gossip",), "without_gossip", False),
+    (("--without-mingle",), "without_mingle", False), (("--without-heartbeat",), "without_heartbeat", False),
+    (("-O",), "optimization", True), (("--prefetch-multiplier",), "prefetch", True),
+    (("-s", "--schedule", "--schedule-filename"), "schedule", True),
+    (("--max-tasks-per-child",), "max_tasks", True), (("--max-memory-per-child",), "max_memory", True),
+    (("--max-interval",), "max_interval", True), (("-S", "--scheduler"), "scheduler_cls", True),
+    (("--autoscale",), "autoscale", True), (("-X", "--exclude-queues"), "exclude_queues", True),
+    (("--time-limit",), "time_limit", True), (("--soft-time-limit",), "soft_time_limit", True),
+    (("--pidfile",), "pidfile", True), (("-f", "--logfile"), "logfile", True), (("--uid",), "uid", True),
+    (("--gid",), "gid", True), (("--umask",), "umask", True), (("--executable",), "executable", True),
+    (("-D", "--detach"), "detach", False), (("--statedb",), "statedb", True), (("--purge", "--discard"), "purge", False),
+    (("-I", "--include"), "include", True), (("--heartbeat-interval",), "heartbeat_interval", True),
+    (("-f", "--force"), "force", False), (("--terminate",), "terminate", False), (("--signal",), "signal", True),
+    (("-t", "--traceback"), "traceback", False), (("-a", "--args"), "args", True), (("-k", "--kwargs"), "kwargs", True),
+    (("--queue",), "queue", True), (("--countdown",), "countdown", True), (("--eta",), "eta", True),
+    (("--expires",), "expires", True), (("--serializer",), "serializer", True),
+    (("--routing-key",), "routing_key", True), (("--exchange",), "exchange", True),
+]:
+    for _name in _names:
+        _OPTIONS.setdefault(_name, (_key, _value))
+# per-subcommand short options that clash with the table above
+_SUB_SHORT = {"purge": {"-f": ("force", False), "-Q": ("queues", True), "-X": ("exclude_queues", True)},
+              "worker": {"-f": ("logfile", True)}}
+
+#: worker/beat flags accepted and dropped, with the reason the report gives
+_DROPPED = {
+    "pool": "mrqc workers always run gevent greenlets", "events": "mrqc has no event bus",
+    "without_gossip": "mrqc workers do not gossip", "without_mingle": "mrqc workers do not mingle",
+    "without_heartbeat": "mrqc workers heartbeat through Redis always",
+    "optimization": "no prefetch in mrqc", "prefetch": "no prefetch in mrqc",
+    "schedule": "beat state lives in Redis", "no_color": "plain output", "quiet": "plain output",
+    "skip_checks": "no start-up checks", "heartbeat_interval": "heartbeats are mrqc's heartbeat_interval setting",
+}
+
+
+def _is_var(value: str) -> bool:
+    return "$" in value or "{{" in value
+
+
+def _parse(words: list[str], sub_short: dict[str, tuple[str, bool]]) -> tuple[list[tuple[str, str | None, str]],
+                                                                           list[str]] | Refusal:
+    """Words -> ([(key, value, as written)], positionals)."""
+    opts: list[tuple[str, str | None, str]] = []
+    positionals: list[str] = []
+    i = 0
+    while i < len(words):
+        word = words[i]
+        if word.startswith("-") and word != "-" and not re.match(r"^-\d", word):
+            name, eq, inline = word.partition("=")
+            if not eq and len(name) > 2 and not name.startswith("--"):
+                name, inline, eq = name[:2], name[2:], "="  # -Aproj, -linfo
+            spec = sub_short.get(name) or _OPTIONS.get(name)
+            if spec is None:
+                return Refusal(f"celery option {name} has no mrqc equivalent (unknown to this tool)",
+                               "remove the option or convert the command by hand")
+            key, takes = spec
+            if takes and not eq:
+                if i + 1 >= len(words):
+                    return Refusal(f"celery option {name} needs a value", "fix the command")
+                inline = words[i + 1]
+                i += 1
+            opts.append((key, inline if takes else None, word))
+        else:
+            positionals.append(word)
+        i += 1
+    return opts, positionals
+
+
+_SUBCOMMANDS = ("worker", "beat", "purge", "control", "result", "call", "inspect", "multi", "events", "flower",
+                "status", "shell", "amqp", "graph", "report", "migrate", "upgrade", "list", "logtool")
+
+
+def _celery(words: list[str]) -> Converted | Refusal:
+    first = _parse(words, {})
+    if isinstance(first, Refusal):
+        sub = next((w for w in words if w in _SUBCOMMANDS), None)
+    else:
+        sub = first[1][0] if first[1] else None
+    if sub is None:
+        return first if isinstance(first, Refusal) else Refusal("celery without a subcommand", "convert it by hand")
+    handler = {"worker": _worker, "beat": _beat, "purge": _purge, "control": _control, "result": _result,
+               "call": _call}.get(sub)
+    if handler is None:
+        what = {"inspect": "remote-control inspection (no remote-control bus in mrqc)",
+                "status": "remote-control ping of workers", "multi": "celery multi (process management)",
+                "events": "the event bus", "flower": "Flower"}.get(sub, f"`celery {sub}`")
+        return Refusal(f"{what} has no mrqc command",
+                       "use `mrqc workers`, `mrqc status` or `mrqc jobs`; run workers under your process manager")
+    parsed = _parse(words, _SUB_SHORT.get(sub, {}))
+    if isinstance(parsed, Refusal):
+        return parsed
+    opts, positionals = parsed
+    positionals = positionals[1:]
+    return handler(opts, positionals)
+
+
+def _common(opts: list[tuple[str, str | None, str]], out: list[str], notes: list[str], handled: set[str]
+            ) -> Refusal | None:
+    for key, value, written in opts:
+        if key == "app":
+            out[1:1] = ["-A", value or ""]
+        elif key == "broker":
+            if value and (value.startswith(("redis://", "rediss://", "unix://")) or _is_var(value)):
+                out[1:1] = ["--redis", value]
+            else:
+                return Refusal(f"broker {value!r} is not Redis", "mrqc runs on Redis: pass --redis redis://...")
+        elif key in _DROPPED and key not in handled:
+            shown = f"{written} {value}" if value and written in _OPTIONS else written
+            notes.append(f"dropped {shown}: {_DROPPED[key]}")
+        elif key not in handled:
+            return Refusal(f"celery option {written} has no mrqc equivalent",
+                           "remove it (see docs/migration.md for what to use instead) or convert by hand")
+    return None
+
+
+def _worker(opts: list[tuple[str, str | None, str]], positionals: list[str]) -> Converted | Refusal:
+    if positionals:
+        return Refusal(f"unexpected words {positionals}", "convert the command by hand")
+    out, notes, queues = ["worker"], [], []
+    handled = {"loglevel", "concurrency", "queues", "hostname", "beat", "max_tasks", "max_memory"}
+    for key, value, written in opts:
+        value = value or ""
+        if key == "loglevel":
+            out += ["--log-level", value if _is_var(value) else value.upper()]
+        elif key == "concurrency":
+            out += ["--greenlets", value]
+        elif key == "queues":
+            queues += [q for q in value.split(",") if q]
+        elif key == "hostname":
+            if "%" in value:
+                return Refusal(f"worker name {value!r} uses Celery's %-escapes",
+                               "use --name with a plain name, or drop -n (the default is host.pid)")
+            out += ["--name", value]
+        elif key == "beat":
+            out += ["--scheduler"]
+        elif key == "max_tasks":
+            out += ["--max-jobs", value]
+        elif key == "max_memory":
+            if not value.isdigit():
+                return Refusal(f"--max-memory-per-child {value!r} is not a number of KiB", "convert by hand")
+            out += ["--max-memory", str(math.ceil(int(value) / 1024))]
+            notes.append(f"--max-memory-per-child {value} KiB -> --max-memory {out[-1]} MB")
+    refusal = _common(opts, out, notes, handled)
+    if refusal:
+        return refusal
+    _check_flags("worker", out)
+    return Converted(out + queues, notes)
+
+
+def _beat(opts: list[tuple[str, str | None, str]], positionals: list[str]) -> Converted | Refusal:
+    out, notes = ["beat"], []
+    for key, value, written in opts:
+        if key == "loglevel":
+            out += ["-l", value or ""]
+        elif key == "schedule":
+            out += ["-s", value or ""]
+        elif key == "max_interval":
+            out += ["--max-interval", value or ""]
+        elif key == "scheduler_cls":
+            return Refusal(f"custom beat scheduler {value!r} is not supported",
+                           "put the periodic tasks in beat_schedule (see docs/celery-beat.md)")
+    refusal = _common(opts, out, notes, {"loglevel", "schedule", "max_interval", "scheduler_cls"})
+    if refusal:
+        return refusal
+    _check_flags("beat", out)
+    return Converted(out + positionals, notes)
+
+
+def _purge(opts: list[tuple[str, str | None, str]], positionals: list[str]) -> Converted | Refusal:
+    out, notes = ["cancel"], ["celery purge -> mrqc cancel --status queued: waiting jobs are cancelled (never run)"]
+    queues: list[str] = []
+    for key, value, written in opts:
+        if key == "queues":
+            queues += [q for q in (value or "").split(",") if q]
+        elif key == "force":
+            notes.append("dropped -f: mrqc cancel does not ask for confirmation")
+    refusal = _common(opts, out, notes, {"queues", "force"})
+    if refusal:
+        return refusal
+    out += ["--status", "queued"]
+    for q in queues:
+        out += ["--queue", q]
+    return Converted(out, notes)
+
+
+def _control(opts: list[tuple[str, str | None, str]], positionals: list[str]) -> Converted | Refusal:
+    if not positionals or positionals[0] not in ("revoke", "terminate"):
+        return Refusal(f"celery control {' '.join(positionals[:1])} is not served by mrqc (no remote-control bus)",
+                       "use `mrqc workers`, `mrqc jobs`, `mrqc pause`/`mrqc resume`")
+    out, notes = ["revoke"], []
+    refusal = _common(opts, out, notes, {"terminate", "signal"})
+    if refusal:
+        return refusal
+    if positionals[0] == "terminate" or any(k == "terminate" for k, _, _ in opts):
+        out.append("--terminate")
+    ids = positionals[1:] if positionals[0] == "revoke" else positionals[2:]
+    return Converted(out + ids, notes)
+
+
+def _result(opts: list[tuple[str, str | None, str]], positionals: list[str]) -> Converted | Refusal:
+    out, notes = ["result"], []
+    refusal = _common(opts, out, notes, {"traceback"})
+    if refusal:
+        return refusal
+    if any(k == "traceback" for k, _, _ in opts):
+        out.append("--traceback")
+    return Converted(out + positionals, notes)
+
+
+def _call(opts: list[tuple[str, str | None, str]], positionals: list[str]) -> Converted | Refusal:
+    values = {k: v for k, v, _ in opts}
+    if "queue" not in values:
+        return Refusal("celery call without --queue: mrqc run needs the queue to send to",
+                       "add --queue (the task's queue) before converting, or use `mrqc run -A proj --queue Q NAME`")
+    for key in ("countdown", "eta", "expires", "exchange", "routing_key", "serializer"):
+        if key in values:
+            return Refusal(f"celery call --{key.replace('_', '-')} has no mrqc run equivalent",
+                           "queue the task from Python (apply_async) instead")
+    if len(positionals) != 1:
+        return Refusal("celery call needs exactly one task name", "fix the command")
+    try:
+        params = {"args": json.loads(values.get("args") or "[]"), "kwargs": json.loads(values.get("kwargs") or "{}")}
+    except ValueError:
+        return Refusal("--args/--kwargs are not literal JSON", "convert the command by hand")
+    out, notes = ["run"], []
+    refusal = _common(opts, out, notes, {"queue", "args", "kwargs"})
+    if refusal:
+        return refusal
+    out += ["--queue", values["queue"] or "", positionals[0], json.dumps(params, separators=(",", ":"))]
+    return Converted(out, notes)
+
+
+def _check_flags(command: str, out: list[str]) -> None:
+    flags = _mrqc_flags(command)
+    wrong = [w for w in out[1:] if w.startswith("-") and w not in flags]
+    if flags and wrong:  # a table above that no longer matches mrqc's CLI is this module's bug
+        raise RuntimeError(f"mrqc {command} has no option {wrong[0]} (migration table out of date)")
+
+
+# --- mrq ---------------------------------------------------------------------------------------
+
+_MRQ_RENAMES = {"--gevent": "--greenlets", "--log_level": "--log-level", "--loglevel": "--log-level"}
+_MRQ_FLAGS = {"--scheduler", "--burst"}  # MRQ flags that take no value
+
+
+def _mrq(words: list[str], command: str) -> Converted | Refusal:
+    flags = _mrqc_flags(command)
+    out, notes = [command], []
+    i = 0
+    while i < len(words):
+        word = words[i]
+        if word.startswith("--"):
+            name, eq, inline = word.partition("=")
+            new = _MRQ_RENAMES.get(name, name.replace("_", "-"))
+            if new not in flags:
+                return Refusal(f"MRQ option {name} has no mrqc {command} equivalent",
+                               "remove it (MongoDB, dashboard and agent options do not apply) or convert by hand")
+            if new in _MRQ_FLAGS:
+                out.append(new)
+            elif eq:
+                out += [new, inline]
+            else:
+                if i + 1 >= len(words):
+                    return Refusal(f"MRQ option {name} needs a value", "fix the command")
+                out += [new, words[i + 1]]
+                i += 1
+            if new != name:
+                notes.append(f"{name} -> {new}")
+        elif word.startswith("-") and word != "-":
+            return Refusal(f"MRQ option {word} has no mrqc {command} equivalent", "convert the command by hand")
+        else:
+            out.append(word)
+        i += 1
+    return Converted(out, notes)

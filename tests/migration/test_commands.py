@@ -1,0 +1,116 @@
+"""Command lines: each Celery/MRQ form to today's mrqc command, or left and reported."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mrqc.migration import migrate
+from mrqc.migration.commands import Converted, convert
+from mrqc.migration.targets import Refusal
+
+
+@pytest.mark.parametrize("command, expected", [
+    ("celery -A proj worker -l info -c 8 -Q a,b", "mrqc worker -A proj --log-level INFO --greenlets 8 a b"),
+    ("celery worker --app=proj --loglevel=DEBUG --concurrency=2", "mrqc worker -A proj --log-level DEBUG --greenlets 2"),
+    ("celery -A proj worker -B -n reports --max-tasks-per-child 100 --max-memory-per-child 204800",
+     "mrqc worker -A proj --scheduler --name reports --max-jobs 100 --max-memory 200"),
+    ("celery -A proj worker -P gevent -E -Ofair --without-mingle", "mrqc worker -A proj"),
+    ("celery -b redis://r:6379/1 -A proj worker", "mrqc worker -A proj --redis redis://r:6379/1"),
+    ("python -m celery -A proj worker", "mrqc worker -A proj"),
+    ("/venv/bin/celery -A proj beat -l info -s /var/run/beat", "/venv/bin/mrqc beat -A proj -l info -s /var/run/beat"),
+    ("celery -A proj purge -f -Q a,b", "mrqc cancel -A proj --status queued --queue a --queue b"),
+    ("celery -A proj control revoke 1234", "mrqc revoke -A proj 1234"),
+    ("celery -A proj result 1234 --traceback", "mrqc result -A proj --traceback 1234"),
+    ("celery -A proj call proj.add --args=[1,2] --queue math",
+     'mrqc run -A proj --queue math proj.add {"args":[1,2],"kwargs":{}}'),
+    ("mrq-worker high default --greenlets 10 --max_jobs 5 --scheduler",
+     "mrqc worker high default --greenlets 10 --max-jobs 5 --scheduler"),
+    ("mrq-run tasks.Add {} --queue q", "mrqc run tasks.Add {} --queue q"),
+])
+def test_converts(command: str, expected: str) -> None:
+    result = convert(command.split(" "))
+    assert isinstance(result, Converted), result
+    assert " ".join(result.argv) == expected
+
+
+@pytest.mark.parametrize("command, reason", [
+    ("celery -A proj worker --autoscale=10,3", "--autoscale=10,3 has no mrqc equivalent"),
+    ("celery -A proj worker -n w1@%h", "%-escapes"),
+    ("celery -A proj worker --time-limit 30", "--time-limit has no mrqc equivalent"),
+    ("celery -A proj worker --pidfile=/run/w.pid --detach", "--pidfile=/run/w.pid has no mrqc equivalent"),
+    ("celery -A proj inspect active", "remote-control inspection"),
+    ("celery -A proj events", "event bus"),
+    ("celery multi start w1 -A proj", "celery multi"),
+    ("celery -A proj beat -S django_celery_beat.schedulers:DatabaseScheduler", "custom beat scheduler"),
+    ("celery -b amqp://guest@rabbit// -A proj worker", "not Redis"),
+    ("celery -A proj call proj.add --args=[1,2]", "without --queue"),
+    ("celery -A proj worker --frobnicate", "--frobnicate has no mrqc equivalent"),
+    ("mrq-worker --mongodb_jobs mongodb://m/jobs default", "--mongodb_jobs has no mrqc worker equivalent"),
+])
+def test_refuses(command: str, reason: str) -> None:
+    result = convert(command.split(" "))
+    assert isinstance(result, Refusal), result
+    assert reason in result.reason and result.action
+
+
+def test_every_mrqc_flag_written_exists() -> None:
+    """The tables are checked against the real click commands (a stale table raises, not writes)."""
+    from mrqc.migration.commands import _mrqc_flags
+    for flag in ("--greenlets", "--log-level", "--scheduler", "--max-jobs", "--max-memory", "--name", "--redis", "-A"):
+        assert flag in _mrqc_flags("worker")
+    assert {"-A", "-l", "-s", "--max-interval"} <= _mrqc_flags("beat")
+
+
+FILES = {
+    "Procfile": ("worker: celery -A proj worker -c 4  # four\nweb: gunicorn proj.wsgi\n",
+                 "worker: mrqc worker -A proj --greenlets 4  # four\nweb: gunicorn proj.wsgi\n"),
+    "run.sh": ("#!/bin/sh\nset -e\nexec celery -A proj worker \\\n  -l info -Q a,b >> /var/log/w.log 2>&1\n"
+               "pip install celery redis\n",
+               "#!/bin/sh\nset -e\nexec mrqc worker -A proj --log-level INFO a b >> /var/log/w.log 2>&1\n"
+               "pip install celery redis\n"),
+    "Dockerfile": ('FROM python:3.12\nRUN pip install celery\nCMD ["celery", "-A", "proj", "worker", "-c", "2"]\n',
+                   'FROM python:3.12\nRUN pip install celery\nCMD ["mrqc", "worker", "-A", "proj", "--greenlets", "2"]\n'),
+    "worker.service": ("[Service]\nExecStart=/srv/venv/bin/celery -A proj worker -l warning\nRestart=always\n",
+                       "[Service]\nExecStart=/srv/venv/bin/mrqc worker -A proj --log-level WARNING\nRestart=always\n"),
+    "supervisord.conf": ("[program:worker]\ncommand=celery -A proj worker -c 3\nautostart=true\n",
+                         "[program:worker]\ncommand=mrqc worker -A proj --greenlets 3\nautostart=true\n"),
+    "docker-compose.yml": ("services:\n  worker:\n    image: celery\n    command: celery -A proj worker -B\n"
+                           "  beat:\n    command: [\"celery\", \"-A\", \"proj\", \"beat\"]\n"
+                           "  shell:\n    command: sh -c 'sleep 1 && celery -A proj worker -c 2'\n",
+                           "services:\n  worker:\n    image: celery\n    command: mrqc worker -A proj --scheduler\n"
+                           "  beat:\n    command: [\"mrqc\", \"beat\", \"-A\", \"proj\"]\n"
+                           "  shell:\n    command: sh -c 'sleep 1 && mrqc worker -A proj --greenlets 2'\n"),
+    "k8s.yaml": ("containers:\n  - name: w\n    command: [celery]\n    args: [-A, proj, worker, -Q, 'a,b']\n"
+                 "  - name: b\n    command:\n      - celery\n    args:\n      - -A\n      - proj\n      - beat\n",
+                 "containers:\n  - name: w\n    command: [mrqc]\n    args: [worker, -A, proj, a, b]\n"
+                 "  - name: b\n    command:\n      - mrqc\n    args:\n      - beat\n      - -A\n      - proj\n"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FILES))
+def test_text_files(tmp_path: Path, name: str) -> None:
+    before, after = FILES[name]
+    (tmp_path / name).write_text(before)
+    report = migrate([tmp_path], mode="write", root=str(tmp_path))
+    assert (tmp_path / name).read_text() == after
+    assert report.exit_code == 0, report.summary()
+    migrate([tmp_path], mode="write", root=str(tmp_path))
+    assert (tmp_path / name).read_text() == after  # idempotent
+
+
+def test_from_mrq_leaves_celery_commands(tmp_path: Path) -> None:
+    (tmp_path / "Procfile").write_text("a: celery -A proj worker\nb: mrq-worker default\n")
+    migrate([tmp_path], mode="write", source="mrq", root=str(tmp_path))
+    assert (tmp_path / "Procfile").read_text() == "a: celery -A proj worker\nb: mrqc worker default\n"
+    migrate([tmp_path], mode="write", source="celery", root=str(tmp_path))
+    assert (tmp_path / "Procfile").read_text() == "a: mrqc worker -A proj\nb: mrqc worker default\n"
+
+
+def test_pytest_plugin_in_pytest_config(tmp_path: Path) -> None:
+    (tmp_path / "pytest.ini").write_text("[pytest]\naddopts = -p celery.contrib.pytest -q\n")
+    (tmp_path / "pyproject.toml").write_text('[project]\ndependencies = ["celery>=5"]\n')
+    report = migrate([tmp_path], mode="write", root=str(tmp_path))
+    assert (tmp_path / "pytest.ini").read_text() == "[pytest]\naddopts = -p mrqc.contrib.pytest -q\n"
+    assert (tmp_path / "pyproject.toml").read_text() == '[project]\ndependencies = ["celery>=5"]\n'  # deps are yours
+    assert [(f.file, f.line) for f in report.of_kind("changed")] == [("pytest.ini", 2)]
