@@ -21,7 +21,7 @@ Relative imports (``from .celery import app``) are never touched.
 """
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import libcst as cst
 from libcst.helpers import get_full_name_for_node
@@ -33,6 +33,25 @@ from .targets import Refusal, celery_attribute, celery_module, celery_name, cont
 
 Note = Callable[[str, int, str, str, str], None]  # kind, line, construct, reason, action
 _EMPTY = cst.Module(body=[])
+
+
+def import_root_names(scope: Any, node: cst.Import, root: str, module: str) -> Iterator[cst.Name]:
+    """The ``root`` names (``celery``, ``mrq``) through which code uses what ``node`` imports.
+
+    libcst files the uses of ``import celery.x`` under "celery.x" and those of
+    ``import celery`` under "celery": both are read. Each use is followed down its
+    attribute chain (``celery.app.task`` -> ``celery``) to the name itself.
+    """
+    assignments = list(scope.assignments[root]) + (list(scope.assignments[module]) if module != root else [])
+    for assignment in assignments:
+        if getattr(assignment, "node", None) is not node:
+            continue
+        for access in assignment.references:
+            name = access.node
+            while isinstance(name, cst.Attribute):
+                name = name.value
+            if isinstance(name, cst.Name) and name.value == root:
+                yield name
 
 
 def code_of(node: cst.CSTNode, limit: int = 160) -> str:
@@ -143,32 +162,22 @@ class CeleryTransformer(cst.CSTTransformer):
         scope = self.get_metadata(ScopeProvider, node)
         refs: list[cst.Name] = []
         refused: list[tuple[cst.CSTNode, Refusal, str]] = []
-        # libcst files the uses of `import celery.x` under "celery.x" and those of `import celery` under "celery"
-        assignments = list(scope.assignments["celery"]) + (list(scope.assignments[module]) if module != "celery" else [])
-        for assignment in assignments:
-            if getattr(assignment, "node", None) is not node:
-                continue
-            for access in assignment.references:
-                name = access.node
-                while isinstance(name, cst.Attribute):
-                    name = name.value
-                if not isinstance(name, cst.Name) or name.value != "celery":
-                    continue
-                top = name
+        for name in import_root_names(scope, node, "celery", module):
+            top = name
+            parent = self.get_metadata(ParentNodeProvider, top)
+            while isinstance(parent, cst.Attribute) and parent.value is top:
+                top = parent
                 parent = self.get_metadata(ParentNodeProvider, top)
-                while isinstance(parent, cst.Attribute) and parent.value is top:
-                    top = parent
-                    parent = self.get_metadata(ParentNodeProvider, top)
-                dotted = get_full_name_for_node(top) or "celery"
-                target = celery_attribute(dotted) if dotted != "celery" else "mrqc"
-                if isinstance(target, Refusal):
-                    refused.append((top, target, dotted))
-                elif target != "mrqc" + dotted[len("celery"):]:
-                    refused.append((top, Refusal(f"{dotted} lives at {target} in mrqc",
-                                                 f"import it: from {target.rsplit('.', 1)[0]} import "
-                                                 f"{target.rsplit('.', 1)[1]}"), dotted))
-                else:
-                    refs.append(name)
+            dotted = get_full_name_for_node(top) or "celery"
+            target = celery_attribute(dotted) if dotted != "celery" else "mrqc"
+            if isinstance(target, Refusal):
+                refused.append((top, target, dotted))
+            elif target != "mrqc" + dotted[len("celery"):]:
+                refused.append((top, Refusal(f"{dotted} lives at {target} in mrqc",
+                                             f"import it: from {target.rsplit('.', 1)[0]} import "
+                                             f"{target.rsplit('.', 1)[1]}"), dotted))
+            else:
+                refs.append(name)
         return refs, refused
 
     def leave_Import(self, original: cst.Import, updated: cst.Import) -> cst.Import:

@@ -17,7 +17,7 @@ import libcst as cst
 from libcst.helpers import get_full_name_for_node
 from libcst.metadata import PositionProvider, ScopeProvider
 
-from .pycelery import Note, code_of
+from .pycelery import Note, code_of, import_root_names
 from .targets import Refusal, mrq_name
 
 
@@ -59,17 +59,7 @@ class MrqTransformer(cst.CSTTransformer):
         for alias in node.names:
             module = get_full_name_for_node(alias.name) or ""
             if _is_mrq(module) and alias.asname is None:
-                # libcst files the uses of `import mrq.x` under "mrq.x" (see pycelery)
-                assignments = list(scope.assignments["mrq"]) + (list(scope.assignments[module]) if module != "mrq" else [])
-                for assignment in assignments:
-                    if getattr(assignment, "node", None) is not node:
-                        continue
-                    for access in assignment.references:
-                        name = access.node
-                        while isinstance(name, cst.Attribute):
-                            name = name.value
-                        if isinstance(name, cst.Name) and name.value == "mrq":
-                            self._rename.add(name)
+                self._rename.update(import_root_names(scope, node, "mrq", module))
 
     def leave_Import(self, original: cst.Import, updated: cst.Import) -> cst.Import:
         names = []
