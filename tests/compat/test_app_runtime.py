@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import redis as redis_lib
 
-from tests.conftest import ROOT, wait_for
+from tests.conftest import ROOT, require_service, wait_for
 
 APP_MODULE = '''
 import os
@@ -52,7 +52,7 @@ def _clean_env(tmp_path: Path, **extra: str) -> dict[str, str]:
 def project(tmp_path: Path, redis_url: str, prefix: str) -> dict[str, Any]:
     """An app module ``rtproj`` in tmp_path whose broker is the test Redis, with this test's key prefix."""
     if not redis_url.startswith("redis"):
-        pytest.skip("needs a TCP Redis (the default here must be the embedded one)")
+        require_service("Redis over TCP", "the app's broker must differ from the embedded default")
     (tmp_path / "rtproj.py").write_text(APP_MODULE)
     env = _clean_env(tmp_path, RT_BROKER=redis_url, RT_PREFIX=prefix)
     client = redis_lib.Redis.from_url(redis_url, decode_responses=True)
