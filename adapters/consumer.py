@@ -1,0 +1,154 @@
+"""The wire's consumer: Celery messages from the app's broker become mrqc jobs (a worker service).
+
+``WireConsumer(app, worker).run`` is added with ``worker.add_service`` by the
+wire middleware (``mrqc.adapters.wire``). It consumes the worker's queues on
+the app's ``broker_url`` through kombu (RabbitMQ or Redis), declared as Celery
+declares them (``mrqc.adapters.routing``), and for each batch of messages:
+
+1. reads each message (``mrqc.adapters.protocol``: protocol 2 or 1; the content
+   types of ``accept_content``, JSON by default, pickle only when listed);
+2. skips a message whose task id already has a record in mrqc's store (a
+   redelivery: it is never run twice), else records it through
+   ``mrqc.calling.prepare``/``record``, the same code path as ``.delay()``
+   (an ``eta``/countdown goes to mrqc's scheduled set);
+3. only then acknowledges the batch (on RabbitMQ one ``basic.ack`` with
+   ``multiple``; prefetch = ``batch`` messages in flight).
+
+So a worker killed at any point loses nothing: an unacknowledged message is
+redelivered, and one already recorded is acknowledged without a second job.
+
+**Bad messages** (malformed body, unknown content type, refused serializer,
+unknown task, unsupported workflow) are dead-lettered: republished unchanged to
+``<queue>.dead`` on the same broker, with headers ``x-mrqc-dead-reason`` and
+``x-mrqc-dead-queue``, then acknowledged, with one ERROR log line
+``celery wire: dead-lettered message <id> from <queue>: <reason>``. The
+worker and the queue go on.
+"""
+from __future__ import annotations
+
+import logging
+import socket
+from typing import TYPE_CHECKING, Any
+
+import gevent
+from kombu import Connection, Consumer
+
+from .protocol import BadMessage, content_types, decode
+from .routing import broker_queues, dead_letter_queue
+
+if TYPE_CHECKING:
+    from kombu.message import Message
+    from mrqc.app import Celery
+    from mrqcore.worker import Worker
+
+logger = logging.getLogger("mrqc.wire")
+
+__all__ = ("WireConsumer", "DEFAULT_BATCH")
+
+#: messages taken per round (prefetch) and acknowledged together
+DEFAULT_BATCH = 100
+
+
+class WireConsumer:
+    """Consumes ``worker.queues`` from ``app``'s broker into mrqc jobs."""
+
+    def __init__(self, app: "Celery", worker: "Worker", batch: int = DEFAULT_BATCH) -> None:
+        self.app = app
+        self.worker = worker
+        self.batch = max(1, int(batch))
+        self.accept = content_types(app.conf.accept_content)
+        self._pending: list[tuple[str, "Message"]] = []
+        self.recorded = 0
+        self.dead = 0
+
+    def run(self) -> None:
+        """Consume until killed; reconnect after a broker error."""
+        while True:
+            try:
+                self._consume()
+            except gevent.GreenletExit:
+                raise
+            except Exception as exc:  # broker or store unreachable: unacked messages are redelivered
+                logger.warning("celery wire: consumer stopped (%s: %s); reconnecting", type(exc).__name__, exc)
+                self._pending.clear()
+                gevent.sleep(1.0)
+
+    def _consume(self) -> None:
+        url = self.app.conf.broker_url
+        options = dict(self.app.conf.broker_transport_options or {})
+        with Connection(url, transport_options=options) as connection:
+            connection.ensure_connection(max_retries=3)
+            self.amqp = connection.transport.driver_type == "amqp"
+            channel = connection.channel()
+            consumers = []
+            for queue in broker_queues(self.app, self.worker.queues):
+                consumer = Consumer(channel, [queue], on_message=self._collector(queue.name), accept=self.accept,
+                                    prefetch_count=self.batch)
+                consumer.consume()
+                consumers.append(consumer)
+            logger.info("celery wire: consuming %s from %s", self.worker.queues, connection.as_uri())
+            self.producer = connection.Producer(channel)
+            while True:
+                try:
+                    connection.drain_events(timeout=1.0)
+                except socket.timeout:
+                    continue
+                while len(self._pending) < self.batch:
+                    try:
+                        connection.drain_events(timeout=0.01)
+                    except socket.timeout:
+                        break
+                self._flush()
+
+    def _collector(self, queue: str) -> Any:
+        def collect(message: "Message") -> None:
+            self._pending.append((queue, message))
+        return collect
+
+    def _flush(self) -> None:
+        pending, self._pending = self._pending, []
+        if not pending:
+            return
+        for queue, message in pending:
+            self._take(queue, message)
+        if self.amqp:
+            pending[-1][1].ack(multiple=True)  # one basic.ack for the whole batch (tags grow on one channel)
+        else:
+            for _, message in pending:
+                message.ack()
+
+    def _take(self, queue: str, message: "Message") -> None:
+        """Record one message as a job (or skip a redelivery, or dead-letter it). Raises on store errors."""
+        from mrqc import calling
+        from mrqc.exceptions import MrqcError
+        try:
+            call = decode(message.body, message.headers, message.properties, message.content_type,
+                          message.content_encoding, self.accept)
+            if self.app.tasks.get(call.name) is None:
+                raise BadMessage("unknown task", f"{call.name!r} is not registered in app {self.app.main!r}")
+            try:
+                prepared = calling.prepare(self.app, call.name, call.args, call.kwargs, task_id=call.task_id,
+                                           queue=queue, **call.options)
+            except (MrqcError, TypeError, ValueError) as exc:
+                raise BadMessage("unsupported", f"{type(exc).__name__}: {exc}") from exc
+        except BadMessage as bad:
+            self._dead_letter(queue, message, bad)
+            return
+        store = self.app.runtime.store
+        if store.get(call.task_id, ("status",)):
+            logger.info("celery wire: message %s already recorded (redelivery); acknowledged", call.task_id)
+            return
+        calling.record(self.app, prepared)
+        self.recorded += 1
+
+    def _dead_letter(self, queue: str, message: "Message", bad: BadMessage) -> None:
+        dead = dead_letter_queue(queue)
+        headers = dict(message.headers or {})
+        headers.update({"x-mrqc-dead-reason": str(bad), "x-mrqc-dead-queue": queue})
+        body = message.body if isinstance(message.body, (bytes, str)) else str(message.body)
+        self.producer.publish(body, exchange="", routing_key=dead.name, declare=[dead], headers=headers,
+                              content_type=message.content_type or "application/octet-stream",
+                              content_encoding=message.content_encoding or "binary", delivery_mode=2)
+        self.dead += 1
+        task_id = (message.headers or {}).get("id") or message.properties.get("correlation_id")
+        logger.error("celery wire: dead-lettered message %s from %s: %s", task_id, queue, bad)
