@@ -16,6 +16,19 @@ def make_app(broker: str, backend: str, queue: str, **settings: Any) -> Celery:
     return app
 
 
+def routing_settings(queue: str) -> dict[str, Any]:
+    """Settings from $WIRE_QUEUE_TYPE (quorum) and $WIRE_EXCHANGE (the queue on its own topic exchange)."""
+    settings: dict[str, Any] = {}
+    if os.environ.get("WIRE_QUEUE_TYPE"):
+        settings["task_default_queue_type"] = os.environ["WIRE_QUEUE_TYPE"]
+    if os.environ.get("WIRE_EXCHANGE"):
+        from kombu import Exchange, Queue
+        settings["task_queues"] = [Queue(queue, Exchange(os.environ["WIRE_EXCHANGE"], type="topic"),
+                                         routing_key="wire.tasks")]
+    return settings
+
+
 if os.environ.get("WIRE_BROKER"):
     app = make_app(os.environ["WIRE_BROKER"], os.environ["WIRE_BACKEND"], os.environ["WIRE_QUEUE"],
-                   accept_content=os.environ.get("WIRE_ACCEPT", "json").split(","))
+                   accept_content=os.environ.get("WIRE_ACCEPT", "json").split(","),
+                   **routing_settings(os.environ["WIRE_QUEUE"]))

@@ -51,3 +51,16 @@ def test_msgpack_and_yaml_when_accept_content_allows(wire, procs, celery_client,
     procs("mrqc", wire, env={"WIRE_ACCEPT": f"json,{serializer}"})
     result = celery_client.wire_tasks["add"].apply_async((7, 8), serializer=serializer)
     assert result.get(timeout=30) == 15
+
+
+def test_links_and_errbacks_in_a_celery_message_run(wire, procs, celery_client):
+    from tests.conftest import wait_for
+    procs("mrqc", wire)
+    tasks = celery_client.wire_tasks
+    ok = tasks["add"].apply_async((1, 2), link=tasks["record"].si(wire.runs_key, 1))
+    bad = tasks["fail"].apply_async(("x",), link_error=tasks["record"].si(wire.runs_key, 2),
+                                    link=tasks["record"].si(wire.runs_key, 99))
+    assert ok.get(timeout=30) == 3
+    with pytest.raises(WireError):
+        bad.get(timeout=30)
+    wait_for(lambda: sorted(wire.runs()) == ["1", "2"], timeout=30, message="the callback and the errback")
