@@ -19,6 +19,8 @@ def make_app(broker: str, backend: str, queue: str, **settings: Any) -> Celery:
 def routing_settings(queue: str) -> dict[str, Any]:
     """Settings from $WIRE_QUEUE_TYPE (quorum) and $WIRE_EXCHANGE (the queue on its own topic exchange)."""
     settings: dict[str, Any] = {}
+    if os.environ.get("WIRE_VISIBILITY"):  # Redis transport: unacknowledged messages come back after this
+        settings["broker_transport_options"] = {"visibility_timeout": float(os.environ["WIRE_VISIBILITY"])}
     if os.environ.get("WIRE_QUEUE_TYPE"):
         settings["task_default_queue_type"] = os.environ["WIRE_QUEUE_TYPE"]
     if os.environ.get("WIRE_EXCHANGE"):

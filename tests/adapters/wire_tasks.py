@@ -6,6 +6,7 @@ test counts runs exactly (the Redis is the tests' own, given in ``$WIRE_RUNS_RED
 from __future__ import annotations
 
 import os
+import time
 from typing import Any, Callable
 
 import redis
@@ -37,8 +38,13 @@ def register(task: Callable[..., Any]) -> dict[str, Any]:
         raise WireError(message)
 
     @task(name="wire.record")
-    def record(key: str, n: int, side: str = "") -> int:
-        _runs().rpush(key, str(n))
+    def record(key: str, n: int, pause: float = 0.0) -> int:
+        if pause:
+            time.sleep(pause)
+        pipe = _runs().pipeline()
+        pipe.rpush(key, str(n))
+        pipe.hincrby(key + ":sides", os.environ.get("WIRE_SIDE", "?"), 1)
+        pipe.execute()
         return n
 
     @task(name="wire.where")
