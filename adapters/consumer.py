@@ -8,11 +8,12 @@ declares them (``mrqc.adapters.routing``), and for each batch of messages:
 1. reads each message (``mrqc.adapters.protocol``: protocol 2 or 1; the content
    types of ``accept_content``, JSON by default, pickle only when listed);
 2. skips a message whose task id already has a record in mrqc's store (a
-   redelivery: it is never run twice), else records it through
-   ``mrqc.calling.prepare``/``record``, the same code path as ``.delay()``
-   (an ``eta``/countdown goes to mrqc's scheduled set);
-3. only then acknowledges the batch (on RabbitMQ one ``basic.ack`` with
-   ``multiple``; prefetch = ``batch`` messages in flight).
+   redelivery: it is never run twice; one ``get_many`` per batch), and
+   records the others through ``mrqc.calling.prepare``/``record_many``, the
+   code path of ``.delay()``, in one atomic store write per batch (an
+   ``eta``/countdown goes to mrqc's scheduled set);
+3. only then acknowledges the batch in one round trip
+   (``mrqc.adapters.transports.kombu_acks``; prefetch = ``batch`` messages).
 
 So a worker killed at any point loses nothing: an unacknowledged message is
 redelivered, and one already recorded is acknowledged without a second job.
@@ -35,6 +36,7 @@ from kombu import Connection, Consumer
 
 from .protocol import BadMessage, content_types, decode
 from .routing import broker_queues, dead_letter_queue
+from .transports.kombu_acks import ack_all
 
 if TYPE_CHECKING:
     from kombu.message import Message
@@ -78,7 +80,6 @@ class WireConsumer:
         options = dict(self.app.conf.broker_transport_options or {})
         with Connection(url, transport_options=options) as connection:
             connection.ensure_connection(max_retries=3)
-            self.amqp = connection.transport.driver_type == "amqp"
             channel = connection.channel()
             consumers = []
             for queue in broker_queues(self.app, self.worker.queues):
@@ -109,16 +110,20 @@ class WireConsumer:
         pending, self._pending = self._pending, []
         if not pending:
             return
-        for queue, message in pending:
-            self._take(queue, message)
-        if self.amqp:
-            pending[-1][1].ack(multiple=True)  # one basic.ack for the whole batch (tags grow on one channel)
-        else:
-            for _, message in pending:
-                message.ack()
+        from mrqc import calling
+        prepared = [call for call in (self._read(queue, message) for queue, message in pending) if call is not None]
+        if prepared:
+            known = self.app.runtime.store.get_many([c.task_id for c in prepared], ("status",))
+            fresh = [c for c, record in zip(prepared, known) if not record]
+            for call in prepared:
+                if call not in fresh:
+                    logger.info("celery wire: message %s already recorded (redelivery); acknowledged", call.task_id)
+            calling.record_many(self.app, fresh)  # one atomic write; raises (no ack) if the store is away
+            self.recorded += len(fresh)
+        ack_all([message for _, message in pending])  # one round trip for the batch
 
-    def _take(self, queue: str, message: "Message") -> None:
-        """Record one message as a job (or skip a redelivery, or dead-letter it). Raises on store errors."""
+    def _read(self, queue: str, message: "Message") -> Any:
+        """The prepared call of one message, or None after dead-lettering it."""
         from mrqc import calling
         from mrqc.exceptions import MrqcError
         try:
@@ -127,19 +132,13 @@ class WireConsumer:
             if self.app.tasks.get(call.name) is None:
                 raise BadMessage("unknown task", f"{call.name!r} is not registered in app {self.app.main!r}")
             try:
-                prepared = calling.prepare(self.app, call.name, call.args, call.kwargs, task_id=call.task_id,
-                                           queue=queue, **call.options)
+                return calling.prepare(self.app, call.name, call.args, call.kwargs, task_id=call.task_id,
+                                       queue=queue, **call.options)
             except (MrqcError, TypeError, ValueError) as exc:
                 raise BadMessage("unsupported", f"{type(exc).__name__}: {exc}") from exc
         except BadMessage as bad:
             self._dead_letter(queue, message, bad)
-            return
-        store = self.app.runtime.store
-        if store.get(call.task_id, ("status",)):
-            logger.info("celery wire: message %s already recorded (redelivery); acknowledged", call.task_id)
-            return
-        calling.record(self.app, prepared)
-        self.recorded += 1
+            return None
 
     def _dead_letter(self, queue: str, message: "Message", bad: BadMessage) -> None:
         dead = dead_letter_queue(queue)

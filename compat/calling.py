@@ -33,7 +33,7 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from mrqcore.job import queue_job
+from mrqcore.job import JobRequest, queue_job, queue_requests
 from mrqcore.store.base import HOLD_DUE
 
 from . import _state, signals
@@ -128,6 +128,12 @@ def record(app: "Celery", call: PreparedCall) -> None:
     """Write a prepared call as its job (idempotent: a live job with the same id is not queued twice)."""
     queue_job(call.name, call.params, call.queue, job_id=call.task_id, delay=call.delay, extra=call.meta,
               runtime=app.runtime)
+
+
+def record_many(app: "Celery", calls: list[PreparedCall]) -> None:
+    """``record`` for many calls, in one atomic store round trip (the Celery wire's consumer batches)."""
+    queue_requests([JobRequest(c.name, c.params, c.queue, c.task_id, c.delay, c.meta) for c in calls],
+                   runtime=app.runtime)
 
 
 def send(app: "Celery", name: str, args: Any = None, kwargs: Any = None, *, task_id: str | None = None,
