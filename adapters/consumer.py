@@ -15,6 +15,11 @@ declares them (``mrqc.adapters.routing``), and for each batch of messages:
 3. only then acknowledges the batch in one round trip
    (``mrqc.adapters.transports.kombu_acks``; prefetch = ``batch`` messages).
 
+On Redis the messages are taken by ``mrqc.adapters.transports.kombu_redis``
+(up to ``batch`` per Lua call, each recorded as unacknowledged in the same
+step, where kombu's own ``BRPOP`` leaves a loss window), and messages taken
+longer than ``visibility_timeout`` ago are put back by the consumer.
+
 So a worker killed at any point loses nothing: an unacknowledged message is
 redelivered, and one already recorded is acknowledged without a second job.
 
@@ -29,6 +34,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import time
 from typing import TYPE_CHECKING, Any
 
 import gevent
@@ -37,6 +43,7 @@ from kombu import Connection, Consumer
 from .protocol import BadMessage, content_types, decode
 from .routing import broker_queues, dead_letter_queue
 from .transports.kombu_acks import ack_all
+from .transports.kombu_redis import RedisFetcher
 
 if TYPE_CHECKING:
     from kombu.message import Message
@@ -81,6 +88,11 @@ class WireConsumer:
         with Connection(url, transport_options=options) as connection:
             connection.ensure_connection(max_retries=3)
             channel = connection.channel()
+            self.producer = connection.Producer(channel)
+            if connection.transport.driver_type == "redis":
+                self._take_from_redis(url, channel, options)
+                return
+            self._ack = ack_all
             consumers = []
             for queue in broker_queues(self.app, self.worker.queues):
                 consumer = Consumer(channel, [queue], on_message=self._collector(queue.name), accept=self.accept,
@@ -88,7 +100,6 @@ class WireConsumer:
                 consumer.consume()
                 consumers.append(consumer)
             logger.info("celery wire: consuming %s from %s", self.worker.queues, connection.as_uri())
-            self.producer = connection.Producer(channel)
             while True:
                 try:
                     connection.drain_events(timeout=1.0)
@@ -100,6 +111,38 @@ class WireConsumer:
                     except socket.timeout:
                         break
                 self._flush()
+
+    def _take_from_redis(self, url: str, channel: Any, options: dict[str, Any]) -> None:
+        """kombu's Redis transport, taken in batches with no loss window (``transports.kombu_redis``)."""
+        import orjson
+        fetcher = RedisFetcher(url, float(options.get("visibility_timeout") or 3600))
+        self._ack = lambda messages: fetcher.ack([m.delivery_tag for m in messages])
+        for queue in broker_queues(self.app, self.worker.queues):
+            queue(channel).declare()  # the exchange binding kombu's restore looks up
+        logger.info("celery wire: consuming %s from %s", self.worker.queues, channel.connection.client.as_uri())
+        idle, next_restore = 0.01, 0.0
+        try:
+            while True:
+                for name in self.worker.queues:
+                    for raw in fetcher.fetch(name, self.batch - len(self._pending)):
+                        try:
+                            message = channel.Message(orjson.loads(raw), channel=channel)
+                        except Exception as exc:  # not kombu's envelope: dead-letter the raw bytes
+                            self._dead_letter(name, _Raw(raw), BadMessage("malformed body", f"envelope: {exc}"))
+                            continue
+                        self._pending.append((name, message))
+                    if len(self._pending) >= self.batch:
+                        break
+                taken = len(self._pending)
+                self._flush()
+                if time.monotonic() >= next_restore:
+                    fetcher.restore_due(channel.qos)
+                    next_restore = time.monotonic() + min(60.0, max(1.0, fetcher.visibility_timeout / 4))
+                idle = 0.01 if taken else min(idle * 2, 0.2)
+                if not taken:
+                    gevent.sleep(idle)
+        finally:
+            fetcher.close()
 
     def _collector(self, queue: str) -> Any:
         def collect(message: "Message") -> None:
@@ -120,7 +163,7 @@ class WireConsumer:
                     logger.info("celery wire: message %s already recorded (redelivery); acknowledged", call.task_id)
             calling.record_many(self.app, fresh)  # one atomic write; raises (no ack) if the store is away
             self.recorded += len(fresh)
-        ack_all([message for _, message in pending])  # one round trip for the batch
+        self._ack([message for _, message in pending])  # one round trip for the batch
 
     def _read(self, queue: str, message: "Message") -> Any:
         """The prepared call of one message, or None after dead-lettering it."""
@@ -151,3 +194,14 @@ class WireConsumer:
         self.dead += 1
         task_id = (message.headers or {}).get("id") or message.properties.get("correlation_id")
         logger.error("celery wire: dead-lettered message %s from %s: %s", task_id, queue, bad)
+
+
+class _Raw:
+    """A payload that is not a kombu message at all, dead-lettered as bytes."""
+
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+        self.headers: dict[str, Any] = {}
+        self.properties: dict[str, Any] = {}
+        self.content_type = "application/octet-stream"
+        self.content_encoding = "binary"

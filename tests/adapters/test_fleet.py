@@ -51,9 +51,14 @@ def test_sigkill_of_an_mrqc_worker_mid_stream_loses_no_message(wire, procs, cele
     wait_for(lambda: len(wire.runs()) >= 100, timeout=60, interval=0.05, message="100 runs")
     first.kill()  # mid-stream: messages recorded and unacked, jobs queued and running
     assert len(wire.runs()) < total
-    procs("mrqc", wire, env=env)
-    wait_for(lambda: set(wire.runs()) == {str(n) for n in range(total)}, timeout=120, interval=0.2,
-             message="every message run")
+    second = procs("mrqc", wire, env=env)
+    try:
+        wait_for(lambda: set(wire.runs()) == {str(n) for n in range(total)}, timeout=120, interval=0.2,
+                 message="every message run")
+    except AssertionError:
+        missing = sorted({str(n) for n in range(total)} - set(wire.runs()), key=int)
+        raise AssertionError(f"missing runs {missing[:20]} ({len(missing)}); second worker:\n"
+                             f"{second.output()[-3000:]}\nfirst worker:\n{first.output()[-3000:]}")
     runs = Counter(wire.runs())
     # at-least-once: only jobs running at the kill may run again (recovered from the dead worker)
     assert sum(runs.values()) - total <= greenlets, [n for n, c in runs.items() if c > 1]
