@@ -5,8 +5,11 @@ Celery clients and workers:
 
 | step | Redis |
 |---|---|
-| store | ``SET celery-task-meta-<id> <json> EX <expires>`` and ``PUBLISH celery-task-meta-<id> <json>`` (what a waiting ``AsyncResult.get()`` is subscribed to), in one Lua call that keeps a stored ``SUCCESS`` (Celery never overwrites it) |
+| store | ``SET celery-task-meta-<id> <json> EX <expires>`` + ``PUBLISH celery-task-meta-<id> <json>`` |
 | read | ``GET celery-task-meta-<id>`` |
+
+The PUBLISH is what a waiting ``AsyncResult.get()`` listens for. Both happen in
+one Lua call, which keeps a stored ``SUCCESS`` (Celery never overwrites it).
 
 Values are kombu's JSON (the ``json`` result serializer), so Celery's own
 clients decode them. Only JSON results are written or read.
