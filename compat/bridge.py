@@ -30,6 +30,18 @@ sources). An app with no broker (or ``memory://``) uses the process's runtime
 (``mrqcore.runtime.get_runtime()``). ``install()`` makes the current app's own
 runtime the one ``queue_job`` & co. use when no runtime is explicit.
 
+**mrqc's own store** (``store_url``, one rule): ``broker_url`` when it is a
+Redis and ``celery_wire`` is off (today's rule). Otherwise (``celery_wire``
+on, or an ``amqp://`` broker): the ``mrqc_redis`` setting, else
+``$MRQC_REDIS``, else ``result_backend`` when it
+is a Redis, else ``broker_url`` when it is a Redis, else none of its own:
+the process's runtime (mrqcore's ``redis`` setting, or the embedded Redis).
+
+**The Celery wire** (``celery_wire``, docs/migrating-a-fleet.md): ``bind``
+hands a bound runtime to ``mrqc.adapters.wire.attach`` (the kombu consumer
+service and the Celery-format result writer); ``wire_publisher`` and
+``wire_results`` give calling.py and result.py the app's wire, or None.
+
 **Worker signals.** ``CompatMiddleware`` (attached to every runtime an app
 uses) sends ``worker_init``/``worker_ready`` at worker start,
 ``worker_shutdown`` at stop, and runs a service greenlet that kills a running
@@ -39,6 +51,7 @@ from __future__ import annotations
 
 import abc
 import logging
+import os
 import threading
 import weakref
 from typing import TYPE_CHECKING, Any
@@ -59,13 +72,15 @@ if TYPE_CHECKING:
 logger = logging.getLogger("mrqc.worker")
 
 __all__ = ("CeleryJobTask", "CompatMiddleware", "job_class", "find_job_class", "attach", "bind", "app_runtime",
-           "own_runtime", "runtime_settings", "worker_options", "settings_changed", "install")
+           "own_runtime", "runtime_settings", "worker_options", "settings_changed", "install", "store_url",
+           "wire_publisher", "wire_results")
 
 #: Celery's logging settings -> the mrqcore settings ``mrqc worker -A`` takes them as
 LOG_SETTINGS = {"worker_log_format": "log_worker_format", "worker_task_log_format": "log_task_format",
                 "worker_hijack_root_logger": "log_hijack_root_logger"}
 #: settings whose change makes an app rebuild the runtime it built from them
-RUNTIME_SETTINGS = ("broker_url", "broker_transport_options", "task_default_queue")
+RUNTIME_SETTINGS = ("broker_url", "broker_transport_options", "task_default_queue", "celery_wire", "mrqc_redis",
+                    "result_backend")
 
 
 # --- Celery tasks as mrqcore tasks -----------------------------------------------------------
@@ -153,7 +168,7 @@ def runtime_settings(app: "Celery") -> dict[str, Any]:
     """The mrqcore settings an app's own runtime takes from the app (over the usual config sources)."""
     conf = app.conf
     settings: dict[str, Any] = {}
-    url = _redis_url(app)
+    url = store_url(app)
     if url:
         settings["redis"] = url
     transport = conf.broker_transport_options or {}
@@ -206,7 +221,7 @@ def own_runtime(app: "Celery") -> Runtime | None:
     if memory is not None:
         attach(memory)
         return memory
-    if not _redis_url(app):  # reading conf may configure the app (signals): no lock held here
+    if not store_url(app):  # reading conf may configure the app (signals): no lock held here
         return None
     settings = runtime_settings(app)
     with _runtime_lock:
@@ -231,6 +246,9 @@ def bind(app: "Celery", runtime: Runtime) -> None:
     attach(runtime)
     app._runtime = runtime
     app._runtime_bound = True
+    if wire_enabled(app):
+        from mrqc.adapters import wire
+        wire.attach(app, runtime)
 
 
 def settings_changed(app: "Celery", name: str) -> None:
@@ -239,9 +257,46 @@ def settings_changed(app: "Celery", name: str) -> None:
         app._runtime = None
 
 
-def _redis_url(app: "Celery") -> str | None:
-    url = app.conf.broker_url
-    return url if url and not url.startswith("memory://") else None
+def _is_redis(url: Any) -> bool:
+    return isinstance(url, str) and url.split("://")[0] in ("redis", "rediss", "unix")
+
+
+def wire_enabled(app: "Celery") -> bool:
+    """``celery_wire`` is on for ``app`` (the setting, or ``$MRQC_CELERY_WIRE``)."""
+    from .settings import wire_on
+    return wire_on({"celery_wire": app.conf.peek("celery_wire")})
+
+
+def store_url(app: "Celery") -> str | None:
+    """The Redis URL of the app's own mrqc store, or None (use the process's runtime); rule in the docstring."""
+    broker = app.conf.broker_url
+    if _is_redis(broker) and not wire_enabled(app):
+        return broker
+    if app.conf.mrqc_redis:
+        return app.conf.mrqc_redis
+    if os.environ.get("MRQC_REDIS"):
+        return os.environ["MRQC_REDIS"]
+    backend = app.conf.result_backend
+    for url in (backend, broker):
+        if _is_redis(url):
+            return url
+    return None
+
+
+def wire_publisher(app: "Celery") -> Any:
+    """The app's Celery-protocol publisher when ``celery_wire`` is on, else None (calling.py's seam)."""
+    if not wire_enabled(app):
+        return None
+    from mrqc.adapters import wire
+    return wire.publisher(app)
+
+
+def wire_results(app: "Celery") -> Any:
+    """The app's reader of Celery-format results when ``celery_wire`` is on, else None (result.py's seam)."""
+    if not wire_enabled(app):
+        return None
+    from mrqc.adapters import wire
+    return wire.results(app)
 
 
 def _current_app_runtime() -> Runtime | None:

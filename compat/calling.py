@@ -30,9 +30,10 @@ from __future__ import annotations
 
 import time
 import uuid
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from mrqcore.job import queue_job
+from mrqcore.job import JobRequest, queue_job, queue_requests
 from mrqcore.store.base import HOLD_DUE
 
 from . import _state, signals
@@ -69,10 +70,27 @@ def check_call_options(options: dict[str, Any], name: str) -> None:
     check_options(options, CALL_OPTIONS, _UNSUPPORTED_VALUES, f"{name}.apply_async()", "option", TypeError)
 
 
-def send(app: "Celery", name: str, args: Any = None, kwargs: Any = None, *, task_id: str | None = None,
-         task: "Task | None" = None, by_name: bool = False, result_cls: Any = None,
-         **options: Any) -> "AsyncResult":
-    """Queue one call; returns its AsyncResult. ``park=True`` creates it parked (see ``mrqc.keys``)."""
+@dataclass
+class PreparedCall:
+    """One call, checked and turned into what is recorded: the job (``record``) or a Celery message (the wire)."""
+
+    name: str
+    task_id: str
+    params: dict[str, Any]
+    queue: str
+    delay: float | None
+    meta: dict[str, Any]
+    args: list[Any]
+    kwargs: dict[str, Any]
+    options: dict[str, Any]
+
+
+def prepare(app: "Celery", name: str, args: Any = None, kwargs: Any = None, *, task_id: str | None = None,
+            task: "Task | None" = None, by_name: bool = False, **options: Any) -> PreparedCall:
+    """Check a call and build its record (params, queue, delay, meta); writes nothing.
+
+    ``send`` uses it, and so does the Celery wire's consumer (``mrqc.adapters``)
+    for each message it turns into a job, so both write the same records."""
     options = {k: v for k, v in options.items() if v is not None}
     check_call_options(options, name)
     app._ensure_configured()
@@ -83,8 +101,7 @@ def send(app: "Celery", name: str, args: Any = None, kwargs: Any = None, *, task
     if not isinstance(kwargs, dict):
         raise TypeError(f"{name}: kwargs must be a dict, got {kwargs!r}")
     task_id = task_id or str(uuid.uuid4())
-    runtime = app.runtime
-    native = by_name and task is None and _is_native_task(runtime, name)
+    native = by_name and task is None and _is_native_task(app.runtime, name)
     if native:
         if args:
             raise TypeError(f"send_task({name!r}): {name} is an mrqcore Task, which takes one params dict; "
@@ -103,21 +120,50 @@ def send(app: "Celery", name: str, args: Any = None, kwargs: Any = None, *, task
         delay = float(options["countdown"])
     elif options.get("eta") is not None:
         delay = to_timestamp(options["eta"], "eta") - now  # type: ignore[operator]
-    headers = _protocol_headers(name, task_id, meta, args, kwargs)
-    body = (tuple(args), kwargs, {"callbacks": meta.get("link"), "errbacks": meta.get("link_error"),
-                                  "chain": None, "chord": meta.get("chord")})
+    return PreparedCall(name, task_id, params, queue, delay if delay and delay > 0 else None, meta, args, kwargs,
+                        options)
+
+
+def record(app: "Celery", call: PreparedCall) -> None:
+    """Write a prepared call as its job (idempotent: a live job with the same id is not queued twice)."""
+    queue_job(call.name, call.params, call.queue, job_id=call.task_id, delay=call.delay, extra=call.meta,
+              runtime=app.runtime)
+
+
+def record_many(app: "Celery", calls: list[PreparedCall]) -> None:
+    """``record`` for many calls, in one atomic store round trip (the Celery wire's consumer batches)."""
+    queue_requests([JobRequest(c.name, c.params, c.queue, c.task_id, c.delay, c.meta) for c in calls],
+                   runtime=app.runtime)
+
+
+def send(app: "Celery", name: str, args: Any = None, kwargs: Any = None, *, task_id: str | None = None,
+         task: "Task | None" = None, by_name: bool = False, result_cls: Any = None,
+         **options: Any) -> "AsyncResult":
+    """Queue one call; returns its AsyncResult. ``park=True`` creates it parked (see ``mrqc.keys``).
+
+    With ``celery_wire`` on, the call is published as a Celery protocol 2
+    message instead (``mrqc.bridge.wire_publisher``: the one wire seam)."""
+    call = prepare(app, name, args, kwargs, task_id=task_id, task=task, by_name=by_name, **options)
+    meta, queue = call.meta, call.queue
+    headers = _protocol_headers(name, call.task_id, meta, call.args, call.kwargs)
+    body = (tuple(call.args), call.kwargs, {"callbacks": meta.get("link"), "errbacks": meta.get("link_error"),
+                                            "chain": None, "chord": meta.get("chord")})
     signals.before_task_publish.send(sender=name, body=body, exchange="", routing_key=queue, headers=headers,
-                                     properties={"correlation_id": task_id, "reply_to": meta.get("reply_to")},
-                                     declare=[], retry_policy=options.get("retry_policy"))
+                                     properties={"correlation_id": call.task_id, "reply_to": meta.get("reply_to")},
+                                     declare=[], retry_policy=call.options.get("retry_policy"))
     custom = {k: v for k, v in headers.items() if k not in _STANDARD_HEADERS}
     if custom:
         meta["headers"] = custom
-    queue_job(name, params, queue, job_id=task_id, delay=delay if delay and delay > 0 else None,
-              extra=meta, runtime=runtime)
+    from .bridge import wire_publisher
+    publisher = wire_publisher(app)
+    if publisher is not None:
+        publisher.publish(call, headers)
+    else:
+        record(app, call)
     signals.after_task_publish.send(sender=name, body=body, exchange="", routing_key=queue, headers=headers)
     from .result import AsyncResult
     cls = result_cls or AsyncResult
-    return cls(task_id, app=app, task_name=name)
+    return cls(call.task_id, app=app, task_name=name)
 
 
 def _meta(app: "Celery", name: str, task_id: str, task: "Task | None", options: dict[str, Any],

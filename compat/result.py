@@ -123,6 +123,11 @@ class AsyncResult:
     def _record(self) -> dict[str, Any] | None:
         if self._cache is not None:
             return self._cache
+        from .bridge import wire_results
+        wire = wire_results(self.app)  # celery_wire: Celery's result backend first (mrqc.adapters)
+        raw = wire.record(self.id) if wire is not None else None
+        if raw is not None:
+            return raw
         raw = self.app.runtime.store.get(self.id)
         if not raw:
             return None
@@ -297,6 +302,10 @@ class AsyncResult:
         """
         if self._cache is not None:
             return self._cache
+        from .bridge import wire_results
+        wire = wire_results(self.app)
+        if wire is not None:
+            return wire.wait(self, timeout, interval, on_interval)
         job = Job(self.id, self.app.runtime)
         try:
             job.wait(timeout, poll_interval=interval, raise_on_failure=False, missing_ok=not self.strict,

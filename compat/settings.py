@@ -45,15 +45,17 @@ DEFAULTS: dict[str, Any] = {
     "task_default_priority": None, "task_queue_max_priority": None, "task_inherit_parent_priority": False,
     "task_protocol": 2, "worker_pool": None, "task_store_errors_even_if_ignored": False,
     "mrqc_strict_results": False, "worker_log_format": None, "worker_task_log_format": None,
-    "worker_hijack_root_logger": True,
+    "worker_hijack_root_logger": True, "celery_wire": False, "mrqc_redis": None,
 }
 
 #: setting -> what it does here
 SUPPORTED: dict[str, str] = {
-    "broker_url": "redis://, rediss://, unix:// -> mrqcore `redis` (memory://: the in-process memory store)",
+    "broker_url": "redis://, rediss://, unix:// -> mrqcore `redis` (memory://: the in-process memory store); "
+    "amqp:// (RabbitMQ): Celery messages through kombu with celery_wire (mrqc's store: see mrqc.bridge.store_url)",
     "broker_transport_options": "only global_keyprefix is read (-> mrqcore `redis_prefix`); visibility_timeout "
     "and the like do not apply: jobs are tracked per worker and requeued when a worker is lost",
-    "result_backend": "redis URL or None accepted; results live in the job records on the broker Redis",
+    "result_backend": "redis URL or None accepted; results live in the job records on the broker Redis "
+    "(with celery_wire: also written there in Celery's format, for Celery clients)",
     "task_default_queue": "queue of tasks without a queue/route (default 'celery', as in Celery)",
     "task_time_limit": "hard limit of every task without its own -> mrqcore task `timeout` (status timeout)",
     "task_soft_time_limit": "soft limit: SoftTimeLimitExceeded raised inside the task (gevent.Timeout)",
@@ -82,7 +84,8 @@ SUPPORTED: dict[str, str] = {
     "worker_max_tasks_per_child": "-> mrqcore `max_jobs` (the worker exits; --processes restarts it)",
     "worker_max_memory_per_child": "KiB -> mrqcore `max_memory` (MB)",
     "task_serializer": "must be 'json'", "result_serializer": "must be 'json'", "event_serializer": "must be 'json'",
-    "accept_content": "must contain 'json'", "result_accept_content": "must be None or contain 'json'",
+    "accept_content": "must contain 'json'; with celery_wire, the content types consumed messages may use "
+    "(msgpack, yaml; pickle only when listed)", "result_accept_content": "must be None or contain 'json'",
     "task_track_started": "no-op: STARTED is always tracked",
     "task_store_errors_even_if_ignored": "no-op: errors are always stored",
     "mrqc_strict_results": "mrqc extension: True makes AsyncResult.state 'UNKNOWN' for ids with no record",
@@ -90,6 +93,9 @@ SUPPORTED: dict[str, str] = {
     "worker_task_log_format": "-> mrqcore `log_task_format`: %-format of lines logged inside a task "
                               "(%(task_name)s, %(task_id)s available)",
     "worker_hijack_root_logger": "-> mrqcore `log_hijack_root_logger`: False keeps the root logger's handlers",
+    "celery_wire": "mrqc extension (env MRQC_CELERY_WIRE=1, flag --celery-wire): join a Celery fleet over kombu "
+    "(mrqc.adapters; docs/migrating-a-fleet.md)",
+    "mrqc_redis": "mrqc extension: the Redis of mrqc's own job store when the broker is not it (env MRQC_REDIS)",
 }
 
 #: accepted, no effect here (and why)
@@ -246,8 +252,24 @@ def _seconds(name: str, value: Any) -> float | None:
     raise ImproperlyConfigured(f"setting {name!r}: expected seconds (number or timedelta), got {value!r}")
 
 
-def validate(name: str, value: Any) -> Any:
-    """Check one (canonical) setting's value; returns the value to store."""
+#: broker_url schemes accepted; the wire ones only with celery_wire on (Celery's RabbitMQ, through kombu)
+BROKER_SCHEMES = ("redis", "rediss", "unix", "memory")
+WIRE_BROKER_SCHEMES = ("amqp", "amqps", "pyamqp")
+
+
+def wire_on(settings: Mapping[str, Any] | None) -> bool:
+    """``celery_wire`` is on: in ``settings`` (canonical names) or ``$MRQC_CELERY_WIRE`` (1/true/yes/on)."""
+    import os
+    if settings is not None and settings.get("celery_wire"):
+        return True
+    return os.environ.get("MRQC_CELERY_WIRE", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def validate(name: str, value: Any, settings: Mapping[str, Any] | None = None) -> Any:
+    """Check one (canonical) setting's value; returns the value to store.
+
+    ``settings`` (the app's other settings, canonical names) is read for the
+    checks that depend on ``celery_wire``."""
     why = UNSUPPORTED.get(name) or next((w for p, w in UNSUPPORTED.items()
                                          if p.endswith("_") and name.startswith(p)), None)
     if why is not None:
@@ -255,9 +277,11 @@ def validate(name: str, value: Any) -> Any:
             return value
         raise ImproperlyConfigured(f"setting {name!r} is not supported by mrqc: {why}")
     if name == "broker_url" and value:
-        if not isinstance(value, str) or not value.split("://")[0] in ("redis", "rediss", "unix", "memory"):
+        schemes = BROKER_SCHEMES + (WIRE_BROKER_SCHEMES if wire_on(settings) else ())
+        if not isinstance(value, str) or not value.split("://")[0] in schemes:
             raise ImproperlyConfigured(f"setting 'broker_url': {mask_url(value)!r} is not supported; mrqc runs on Redis "
-                                       "(redis://, rediss://, unix://; memory:// for the in-process memory store)")
+                                       "(redis://, rediss://, unix://; memory:// for the in-process memory store), or joins "
+                                       "a Celery fleet on amqp:// with celery_wire")
     if name == "result_backend" and value:
         scheme = str(value).split("://")[0].split("+")[0]
         if scheme not in ("redis", "rediss", "unix", "mrqc", "cache", "disabled") or \
@@ -363,7 +387,7 @@ class Settings(MutableMapping):
 
     def __setitem__(self, key: str, value: Any) -> None:
         name = canonical(key)
-        value = validate(name, value)
+        value = validate(name, value, self._data)
         self._data[name] = value
         self._changes[name] = value
         if self._on_change is not None:
@@ -412,10 +436,11 @@ class Settings(MutableMapping):
     def update(self, other: Any = (), /, **kwargs: Any) -> None:  # type: ignore[override]
         items = dict(other.items() if isinstance(other, Mapping) else other)
         items.update(kwargs)
+        merged = dict(self._data, **{canonical(k): v for k, v in items.items()})
         for key in items:  # check every name before changing anything
-            validate(canonical(key), items[key])
-        for key, value in items.items():
-            self[key] = value
+            validate(canonical(key), items[key], merged)
+        for key, value in sorted(items.items(), key=lambda kv: canonical(kv[0]) != "celery_wire"):
+            self[key] = value  # celery_wire first: broker_url's check reads it
 
     def setdefault(self, key: str, default: Any = None) -> Any:
         if not self.is_set(key):

@@ -287,8 +287,8 @@ def _read_env(env: Mapping[str, str]) -> dict[str, Any]:
     return out
 
 
-# Variables that share the prefix but are not settings.
-_ENV_NOT_SETTINGS = {"MRQC_CONFIG", "MRQC_APP"}
+# Variables that share the prefix but are not settings (MRQC_CELERY_WIRE: read by the upper layers).
+_ENV_NOT_SETTINGS = {"MRQC_CONFIG", "MRQC_APP", "MRQC_CELERY_WIRE"}
 
 
 def resolve_callable(value: Any, setting: str) -> Callable[..., Any] | None:

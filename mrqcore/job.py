@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
@@ -90,6 +91,47 @@ def queue_raw_jobs(queue: str, params_list: Iterable[Any], batch_size: int = 100
     """Queue raw parameters on a raw queue (see ``mrqcore.raw``)."""
     from .raw import queue_raw_jobs as _queue_raw
     _queue_raw(queue, params_list, batch_size=batch_size, runtime=runtime)
+
+
+@dataclass(frozen=True)
+class JobRequest:
+    """One job for ``queue_requests``: what ``queue_job`` takes, as a value."""
+
+    path: str
+    params: Mapping[str, Any]
+    queue: str | None = None
+    job_id: str | None = None
+    delay: float | None = None
+    extra: Mapping[str, Any] | None = None
+
+
+def queue_requests(requests: Sequence[JobRequest], *, runtime: Runtime | None = None) -> list[str]:
+    """Queue jobs that may differ in task, queue, id, delay and extra, in one atomic store call.
+
+    Each request means what ``queue_job`` means with the same arguments (a
+    chosen ``job_id`` whose live job exists is not queued twice). Every
+    request is validated before anything is written. Returns the ids in order.
+    """
+    runtime = runtime or get_runtime()
+    now = time.time()
+    specs = []
+    for index, request in enumerate(requests):
+        if not isinstance(request.path, str) or not request.path:
+            raise SerializationError("task path", "path", request.path, "a task path must be a non-empty str")
+        if not isinstance(request.params, Mapping):
+            raise SerializationError(f"requests[{index}].params", "params", request.params, "params must be a dict")
+        fields = {"path": request.path, "retry_count": "0",
+                  "params": serialization.dumps_checked(dict(request.params), f"requests[{index}].params").decode()}
+        if request.extra:
+            fields["meta"] = serialization.dumps_checked(dict(request.extra), f"requests[{index}].extra").decode()
+        due = now + request.delay if request.delay and request.delay > 0 else 0.0
+        specs.append(JobSpec(request.job_id or new_job_id(), request.queue or default_queue_for(runtime, request.path),
+                             fields, due))
+    if specs:
+        runtime.store.enqueue(specs, now)
+        runtime.middleware.emit_after("after_enqueue", specs)
+        runtime.metric("queue_jobs", len(specs), queue=specs[0].queue, path=specs[0].fields["path"])
+    return [spec.id for spec in specs]
 
 
 def default_queue_for(runtime: Runtime, path: str) -> str:

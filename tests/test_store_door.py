@@ -4,8 +4,9 @@ The door: no module of mrqcore (outside ``mrqcore/store/``), compat, adapters or
 migration imports redis-py or calls a Redis client. The check reads the source
 with ``ast`` (no import, so it also covers modules no test imports). Allowed
 by path only: ``mrqcore/store/`` and the adapters' own transports
-(``adapters/transports/``, planned). ``<...>.config.redis`` is the URL setting,
-not a client, and is allowed.
+(``adapters/transports/``: the Celery wire's connections to Celery's broker
+and result backend). ``<...>.config.redis`` is the URL setting, not a
+client, and is allowed.
 """
 from __future__ import annotations
 
