@@ -51,6 +51,9 @@ if TYPE_CHECKING:
     from mrqcore.worker import Worker
 
 logger = logging.getLogger("mrqc.wire")
+#: the dead-letter lines (Sentry gets its own event for each: see ``_report_dead_letter``)
+DEAD_LETTER_LOGGER = "mrqc.wire.dead"
+dead_logger = logging.getLogger(DEAD_LETTER_LOGGER)
 
 __all__ = ("WireConsumer", "DEFAULT_BATCH")
 
@@ -193,7 +196,20 @@ class WireConsumer:
                               content_encoding=message.content_encoding or "binary", delivery_mode=2)
         self.dead += 1
         task_id = (message.headers or {}).get("id") or message.properties.get("correlation_id")
-        logger.error("celery wire: dead-lettered message %s from %s: %s", task_id, queue, bad)
+        dead_logger.error("celery wire: dead-lettered message %s from %s: %s", task_id, queue, bad)
+        _report_dead_letter(queue, task_id, (message.headers or {}).get("task"), bad)
+
+
+def _report_dead_letter(queue: str, task_id: str | None, task: str | None, bad: BadMessage) -> None:
+    """One Sentry event per dead letter, when sentry-sdk is installed and a client is active."""
+    try:
+        from .sentry import capture_dead_letter
+    except ImportError:  # no sentry-sdk: the log line is the report
+        return
+    try:
+        capture_dead_letter(queue, task_id, task, bad.kind, str(bad))
+    except Exception:  # reporting must never stop the consumer
+        logger.exception("celery wire: could not report a dead letter to Sentry")
 
 
 class _Raw:

@@ -60,8 +60,8 @@ if TYPE_CHECKING:
     from mrqcore.execution import RunningJob
     from mrqcore.worker import Worker
 
-__all__ = ("MrqcIntegration", "SentryMiddleware", "enable_for_worker", "capture_job_error", "should_report",
-           "REPORTED_STATUSES")
+__all__ = ("MrqcIntegration", "SentryMiddleware", "enable_for_worker", "capture_job_error", "capture_dead_letter",
+           "should_report", "REPORTED_STATUSES")
 
 logger = logging.getLogger("mrqc.sentry")
 
@@ -85,8 +85,11 @@ class MrqcIntegration(Integration):
 
     @staticmethod
     def setup_once() -> None:
-        # The worker logs each failed job at ERROR: that line must not become a second event.
+        # The worker logs each failed job, and the wire each dead letter, at ERROR: those lines
+        # must not become second events (each has its own, with tags: capture_job_error,
+        # capture_dead_letter).
         ignore_logger(OUTCOME_LOGGER)
+        ignore_logger("mrqc.wire.dead")
 
 
 def should_report(status: str, exc: BaseException | None, report_retries: bool) -> bool:
@@ -141,6 +144,24 @@ def capture_job_error(job: "RunningJob", status: str, error: BaseException) -> s
                                            client_options=client.options,
                                            mechanism={"type": MrqcIntegration.identifier, "handled": False})
         return sentry_sdk.capture_event(event, hint=hint)
+
+
+def capture_dead_letter(queue: str, task_id: str | None, task: str | None, kind: str, reason: str) -> str | None:
+    """Send one event for a Celery message the wire dead-lettered (when a Sentry client is active).
+
+    Tags ``mrqc.queue``, ``mrqc.job_id`` (the Celery task id), ``mrqc.task`` and
+    ``mrqc.dead_reason`` (the kind: "malformed body", "unknown task"...); events of
+    one queue and kind group together. Returns the event id, None when Sentry is off.
+    """
+    if not sentry_sdk.get_client().is_active():
+        return None
+    with sentry_sdk.isolation_scope() as scope:
+        for key, value in (("mrqc.queue", queue), ("mrqc.job_id", task_id or ""), ("mrqc.task", task or ""),
+                           ("mrqc.dead_reason", kind)):
+            scope.set_tag(key, value)
+        scope.fingerprint = ["mrqc", "dead-letter", queue, kind]
+        return sentry_sdk.capture_message(f"celery wire: dead-lettered message {task_id} from {queue}: {reason}",
+                                          level="error")
 
 
 def _scrubbed(params: Any, scrubber: Any) -> Any:

@@ -7,6 +7,7 @@ from typing import Any
 from kombu import Connection, Exchange, Queue
 
 from tests.conftest import wait_for
+from tests.sentry_receiver import sentry_receiver  # noqa: F401  (pytest fixture)
 
 
 def _publish_raw(wire: Any, body: Any, content_type: str, headers: dict[str, Any]) -> None:
@@ -68,3 +69,19 @@ def test_each_bad_message_is_dead_lettered_with_its_reason(wire, procs, celery_c
 def test_pickle_runs_when_accept_content_lists_it(wire, procs, celery_client):
     procs("mrqc", wire, env={"WIRE_ACCEPT": "json,pickle"})
     assert celery_client.wire_tasks["add"].apply_async((2, 2), serializer="pickle").get(timeout=30) == 4
+
+
+def test_a_dead_letter_reaches_sentry_once_with_its_reason(wire, procs, celery_client, sentry_receiver):
+    procs("mrqc", wire, env={"SENTRY_DSN": sentry_receiver.dsn})
+    unknown_task = celery_client.send_task("wire.no_such_task", args=(1,))
+    assert celery_client.wire_tasks["add"].delay(1, 1).get(timeout=30) == 2  # served after it
+    wait_for(lambda: unknown_task.id in _dead_letters(wire), timeout=30, message="the dead letter")
+    [event] = sentry_receiver.wait_for_events(1)
+    tags = dict(event["tags"]) if isinstance(event["tags"], list) else event["tags"]
+    assert tags["mrqc.dead_reason"] == "unknown task"
+    assert tags["mrqc.job_id"] == unknown_task.id and tags["mrqc.queue"] == wire.queue
+    assert tags["mrqc.task"] == "wire.no_such_task"
+    assert event["fingerprint"] == ["mrqc", "dead-letter", wire.queue, "unknown task"]
+    wait_for(lambda: celery_client.wire_tasks["add"].delay(2, 2).get(timeout=30) == 4, timeout=30,
+             message="the worker keeps serving")
+    assert len(sentry_receiver.events()) == 1  # the ERROR log line did not make a second event
