@@ -219,10 +219,13 @@ def events(max_events: int | None, timeout: float | None, interval: float, as_js
     Read from the store's job index every ``--interval`` seconds: the newest
     jobs' status changes, and every job that reached a final status or
     ``retry``. Events older than the command are not printed; a status that
-    came and went between two reads (a short ``started``) may be skipped.
+    came and went between two reads (a short ``started``) may be skipped, but a
+    job first seen past ``queued`` is printed as sent first.
     """
     runtime, _ = _open(app, config_file, redis, redis_prefix)
     watcher = EventWatcher(runtime.store)
+    list(watcher.poll())  # the first read records what is there: history, not events
+    click.echo("mrqc events: watching the store's job index (Ctrl-C to stop)", err=True)
     deadline = None if timeout is None else time.monotonic() + timeout
     printed = 0
     while True:
@@ -261,16 +264,20 @@ class EventWatcher:
         events = []
         for job_id, record in found.items():
             status = record.get("status") or ""
-            if self.seen.get(job_id) == status:
+            before = self.seen.get(job_id)
+            if before == status:
                 continue
             self.seen[job_id] = status
-            if self._primed:
-                events.append(_event(job_id, record))
+            if not self._primed:
+                continue
+            if before is None and status != JobStatus.QUEUED.value:
+                # sent after the watch began and already further on: its sending is an event too
+                events.append(dict(_event(job_id, record), type=EVENT_NAMES["queued"], status="queued"))
+            events.append(_event(job_id, record))
         self._primed = True
         if len(self.seen) > 50 * self.PAGE:  # forget the oldest: a long-running watch stays small
             for job_id in list(self.seen)[: len(self.seen) - 10 * self.PAGE]:
                 del self.seen[job_id]
-        events.sort(key=lambda event: event["timestamp"] or 0)
         return iter(events)
 
 

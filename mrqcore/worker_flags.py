@@ -42,7 +42,8 @@ REFUSED_POOLS = {
 
 @dataclass
 class WorkerPlan:
-    """What the flags ask for: mrqcore settings (``overrides``), the pool of each process, and notes."""
+    """What the flags ask for: mrqcore settings (``overrides``) and the pool of each process
+    (``mrqcore.pools``: gevent or solo; ``-P prefork`` is ``processes`` of gevent workers)."""
 
     overrides: dict[str, Any]
     pool: str = "gevent"
@@ -126,7 +127,7 @@ def plan_worker(queues: tuple[str, ...], flags: dict[str, Any]) -> WorkerPlan:
     served = queue_names(queues, flags.get("queue_lists") or ())
     if served:
         overrides["queues"] = served
-    return WorkerPlan(overrides, pool)
+    return WorkerPlan(overrides, "gevent" if pool == "prefork" else pool)  # prefork: gevent processes
 
 
 def queue_names(positional: tuple[str, ...], lists: tuple[str, ...]) -> list[str]:
