@@ -2,10 +2,10 @@
 
 | command | Celery's | mrqc |
 |---|---|---|
-| ``mrqc -A proj purge [-Q a,b] [-X c] [-f]`` | ``celery purge`` | empties the app's queues (``store.purge_queue``), prints the count |
-| ``mrqc -A proj call NAME --args '[..]' --kwargs '{..}'`` | ``celery call`` | ``app.send_task``; prints the id |
+| ``mrqc -A proj purge [-Q a,b] [-X c] [-f]`` | ``celery purge`` | empties the app's queues, prints the counts |
+| ``mrqc -A proj call NAME --args '[..]'`` | ``celery call`` | ``app.send_task``; prints the id |
 | ``mrqc -A proj report`` | ``celery report`` | versions, then the app's settings censored (``conf.humanize()``) |
-| ``mrqc -A proj shell`` | ``celery shell`` | a Python console with ``app``, ``celery``, the canvas names and the tasks |
+| ``mrqc -A proj shell`` | ``celery shell`` | a Python console with ``app``, ``celery``, the canvas names, the tasks |
 | ``mrqc -A proj events`` | ``celery events`` (dump mode) | one line per job event, read from the store's job index |
 | ``mrqc list bindings`` | ``celery list bindings`` | an error: Redis queues have no exchange bindings |
 

@@ -9,7 +9,7 @@ the table); what cannot be honoured is a UsageError naming the flag.
 | flag | mrqc |
 |---|---|
 | ``-c/--concurrency N`` | ``greenlets`` (``-P prefork``: N processes of one greenlet each) |
-| ``-P/--pool gevent|solo|prefork`` | gevent (default); solo: one job at a time in this process, unpatched; prefork: ``--processes`` |
+| ``-P/--pool gevent|solo|prefork`` | gevent (default); solo: one job at a time, unpatched; prefork: ``--processes`` |
 | ``-Q/--queues a,b`` | two queues (repeatable, merged with the positional QUEUES) |
 | ``-n/--hostname NAME`` | worker name, ``%h``/``%n``/``%d`` expanded as Celery does |
 | ``-B/--beat`` | ``--scheduler`` |
@@ -157,7 +157,7 @@ def parse_autoscale(value: str | None) -> int | None:
         numbers = [int(part) for part in parts]
     except ValueError:
         numbers = []
-    if not 1 <= len(numbers) <= 2 or min(numbers) < 0 or numbers[0] < 1 or (len(numbers) == 2 and numbers[1] > numbers[0]):
+    if not 1 <= len(numbers) <= 2 or min(numbers) < 0 or numbers[0] < 1 or numbers[-1] > numbers[0]:
         raise click.UsageError(f"--autoscale {value!r}: write MAX,MIN with whole numbers, MAX >= MIN, MAX >= 1")
     return numbers[0]
 
