@@ -73,7 +73,7 @@ def spawn(env: dict[str, str]) -> Iterator[Callable[..., Mrqc]]:
 
 @pytest.fixture
 def mrqc(env: dict[str, str]) -> Callable[..., subprocess.CompletedProcess]:
-    """Run one mrqc command to completion."""
+    """Run one mrqc command to completion (in ``env``, which a test may change first)."""
 
     def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
         return subprocess.run([sys.executable, "-m", "mrqcore.cli", *args], env=env, cwd=ROOT, input=stdin,
@@ -280,3 +280,21 @@ def test_shell_has_the_app_and_the_tasks(mrqc):
 def test_list_bindings_says_why_not(mrqc):
     out = mrqc("list", "bindings")
     assert out.returncode == 1 and "no exchanges or bindings" in out.stderr
+
+
+def test_the_commands_a_wins_over_the_groups_and_the_environment(mrqc, env):
+    env["MRQC_APP"] = "tests.compat.proj"
+    assert "app -> tests.compat.proj" in mrqc("report").stdout  # $MRQC_APP
+    assert "app -> habits" in mrqc("-A", APP, "report").stdout  # the group's -A beats it
+    out = mrqc("-A", "tests.compat.proj", "report", "-A", APP)  # and the command's beats the group's
+    assert "app -> habits" in out.stdout, out.stderr
+
+
+def test_node_name_expansion_as_celery():
+    from mrqcore.worker_flags import expand_node_name, parse_autoscale, queue_names
+    host = "web-1.eu.example.com"
+    assert expand_node_name("w@%h", host) == "w@web-1.eu.example.com"
+    assert expand_node_name("%n-%d", host) == "web-1-eu.example.com"
+    assert expand_node_name("100%%@%n", host) == "100%@web-1"
+    assert parse_autoscale("10,3") == 10 and parse_autoscale("4") == 4
+    assert queue_names(("a",), ("b,c", "a")) == ["a", "b", "c"]
