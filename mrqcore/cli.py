@@ -210,6 +210,9 @@ def worker(queues: tuple[str, ...], app: str | None, log_level: str | None, log_
     overrides = merge_app_settings(app_object, overrides)
     runtime = build_runtime(config_file, overrides, app_object)
     config = runtime.config
+    if plan.pool == "solo" and config.processes > 0:  # e.g. `processes` in mrqc_config.py
+        raise click.UsageError(f"-P solo runs in this one process, but processes = {config.processes} is "
+                               "configured: give --processes 0, or use -P prefork")
     from . import metrics_server as metrics
     from .exceptions import ConfigError
     from .logs import setup_worker_logging

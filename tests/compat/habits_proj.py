@@ -72,3 +72,11 @@ def tick():
 @app.task(name="habits.add")
 def add(x, y=0):
     return x + y
+
+
+@app.task(name="habits.spaced", rate_limit="5/s")
+def spaced(i):
+    """Records its start on Redis's clock (the clock every worker shares)."""
+    seconds, micros = connections.redis.time()
+    connections.redis.rpush(key("spaced"), json.dumps({"i": i, "at": seconds + micros / 1e6, "pid": os.getpid()}))
+    return i

@@ -298,3 +298,19 @@ def test_node_name_expansion_as_celery():
     assert expand_node_name("100%%@%n", host) == "100%@web-1"
     assert parse_autoscale("10,3") == 10 and parse_autoscale("4") == 4
     assert queue_names(("a",), ("b,c", "a")) == ["a", "b", "c"]
+
+
+def test_rate_limit_spaces_calls_across_workers(spawn, mrqc, runtime, habits):
+    """rate_limit="5/s" on two workers of 10 greenlets: one call every 0.2 s in all, measured from the
+    start times the task recorded on Redis's clock; a call that waits is not a retry."""
+    results = [habits.spaced.delay(i) for i in range(8)]
+    first = spawn("-A", APP, "worker", "-c", "10", "-Q", QA)
+    second = spawn("-A", APP, "worker", "-c", "10", "-Q", QA)
+    wait_workers(mrqc, first, count=1)
+    wait_workers(mrqc, second, count=2)
+    assert sorted(run_all(runtime, results)) == list(range(8))
+    starts = sorted(r["at"] for r in recorded(runtime, "spaced"))
+    gaps = [b - a for a, b in zip(starts, starts[1:])]
+    assert min(gaps) >= 0.2 - 0.1, gaps  # tolerance: the time between a call's slot and its record
+    assert starts[-1] - starts[0] >= 7 * 0.2 - 0.1, gaps
+    assert all(r.retries == 0 for r in results)
