@@ -1,7 +1,11 @@
-"""Celery-ish commands for the ``mrqc`` CLI: ``mrqc result ID`` and ``mrqc revoke ID``.
+"""Celery's commands for the ``mrqc`` CLI: ``result``, ``revoke``, ``purge``, ``call``, ``report``,
+``shell``, ``events`` and ``list bindings``.
 
-Like ``celery -A proj result <id>`` and ``celery -A proj control revoke <id>``,
-but read and act on the job record in Redis directly (no remote-control bus).
+Like ``celery -A proj result <id>``, ``celery -A proj control revoke <id>``,
+``celery -A proj purge``..., but read and act on the store directly (no
+remote-control bus: ``inspect``/``control`` are not commands of mrqc yet).
+``mrqc status`` (job counts, and the live workers as ``celery status`` lists
+them) is mrqcore's (``mrqcore.admin_cli``).
 ``-A proj`` (default ``$MRQC_APP``) imports the app first: its broker is the
 Redis read (``--redis`` overrides it), and its exception classes become
 importable, so failures print as their own type. Without an app, the Redis is
@@ -18,10 +22,14 @@ from typing import Any
 import click
 from mrqcore.cli import app_option, app_runtime, config_options
 
+from . import cli_celery
+
 
 def register(cli: click.Group) -> None:
     cli.add_command(result)
     cli.add_command(revoke)
+    for command in cli_celery.COMMANDS:
+        cli.add_command(command)
 
 
 def _setup(app: str | None, config_file: str | None, redis: str | None, redis_prefix: str | None) -> Any:

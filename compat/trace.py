@@ -98,11 +98,15 @@ def run_job(task: "Task", params: dict[str, Any]) -> Any:
         raise RevokedInterrupt(f"task {task.name}[{request.id}] expired at {from_timestamp(expires)}")
     rate = task._rate()
     if rate is not None:
-        from mrqcore.helpers import ratelimit
+        # Celery's spacing (a token bucket of one token per task, refilled every per/count
+        # seconds), shared by every worker through the store: a call that must wait goes
+        # back to the scheduled set for that long (status queued, retry_count unchanged).
         count, per = rate
-        if ratelimit(f"celery:{task.name}", count, per) == 0:
-            delay = per - (time.time() % per) + random.uniform(0, min(per, 1.0) / 10)
-            raise DelayInterrupt(delay, reason=f"rate limit {task.rate_limit} of {task.name} reached")
+        interval = per / count
+        wait = job.runtime.store.space_calls(f"celery:{task.name}", interval)
+        if wait > 0:
+            delay = wait + random.uniform(0, min(interval, 1.0) / 10)
+            raise DelayInterrupt(delay, reason=f"rate limit {task.rate_limit} of {task.name}: next slot")
     outcome = trace(task, request, backend)
     return backend.conclude(outcome)
 

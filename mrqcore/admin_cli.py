@@ -70,9 +70,10 @@ def _when(epoch: float | None) -> str:
 @config_options
 def status(as_json: bool, app: str | None, config_file: str | None, redis: str | None,
            redis_prefix: str | None) -> None:
-    """Job counts by queue and status."""
-    from .admin import status_counts
-    data = status_counts(runtime=_runtime(app, config_file, redis, redis_prefix))
+    """Job counts by queue and status, then the live workers (as ``celery status`` lists its nodes)."""
+    from .admin import list_workers, status_counts
+    runtime = _runtime(app, config_file, redis, redis_prefix)
+    data = status_counts(runtime=runtime)
 
     def human() -> None:
         statuses = sorted(data["by_status"])
@@ -80,6 +81,10 @@ def status(as_json: bool, app: str | None, config_file: str | None, redis: str |
         rows.append(["(all)"] + [data["by_status"][s] for s in statuses])
         _table(rows, ["queue"] + statuses)
         click.echo(f"{data['total']} jobs")
+        live = _live(list_workers(runtime=runtime))
+        for w in live:
+            click.echo(f"{w['id']}: OK")
+        click.echo(f"{len(live)} node{'s' if len(live) != 1 else ''} online.")
 
     _emit(as_json, data, human)
 
@@ -131,8 +136,7 @@ def ping(serving: str | None, as_json: bool, app: str | None, config_file: str |
         found = list_workers(runtime=runtime)
     except runtime.store.backend_errors as exc:
         raise click.ClickException(f"the store does not answer: {exc}") from exc
-    live = [w for w in found if w["alive"] and w["status"] != "stopped"
-            and (serving is None or serving in w["queues"])]
+    live = _live(found, serving)
     data = {"ok": bool(live), "workers": [{"id": w["id"], "host": w["host"], "pid": w["pid"],
                                            "last_heartbeat": w["last_heartbeat"]} for w in live]}
     if as_json:
@@ -144,6 +148,12 @@ def ping(serving: str | None, as_json: bool, app: str | None, config_file: str |
         where = f" serving {serving!r}" if serving else ""
         raise click.ClickException(f"no live worker{where} answered ({len(found)} registered, none with a "
                                    f"heartbeat in the last {runtime.config.worker_lost_after:g}s)")
+
+
+def _live(found: list[dict[str, Any]], serving: str | None = None) -> list[dict[str, Any]]:
+    """The workers of ``list_workers`` that answer: a fresh heartbeat, not stopped (serving ``serving``)."""
+    return [w for w in found if w["alive"] and w["status"] != "stopped"
+            and (serving is None or serving in w["queues"])]
 
 
 @click.command()

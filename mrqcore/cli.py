@@ -28,26 +28,42 @@ from typing import Any, Callable
 
 import click
 
+from .worker_flags import plan_worker, worker_flag_options
+
 #: mrqcore's own modules whose ``register(cli)`` adds commands
 CORE_COMMAND_MODULES = ("mrqcore.admin_cli", "mrqcore.scheduler_cli", "mrqcore.dashboard.cli")
 #: entry-point group of other packages' ``register(cli)`` functions
 COMMAND_GROUP = "mrqc.cli"
 
 
+#: where the group-level ``mrqc -A APP <command>`` keeps APP (``click.Context.meta``, shared by the chain)
+GROUP_APP_KEY = "mrqc.app"
+
+
 def config_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """The options every command shares."""
-    func = click.option("--redis-prefix", default=None, help="Prefix of mrqc's Redis keys.")(func)
+    """The options every command shares (MRQ's underscore spelling ``--redis_prefix`` too)."""
+    func = click.option("--redis-prefix", "--redis_prefix", "redis_prefix", default=None,
+                        help="Prefix of mrqc's Redis keys.")(func)
     func = click.option("--redis", default=None, help="Redis URL (default: embedded Redis in .mrqc/).")(func)
     func = click.option("--config", "config_file", default=None, type=click.Path(dir_okay=False),
                         help="Python config file (default: ./mrqc_config.py).")(func)
     return func
 
 
+def _resolve_app(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """The command's ``-A``, else the group's (``mrqc -A proj worker``), else ``$MRQC_APP``."""
+    return value or ctx.meta.get(GROUP_APP_KEY) or os.environ.get("MRQC_APP") or None
+
+
 def app_option(func: Callable[..., Any]) -> Callable[..., Any]:
-    """``--app/-A``, default ``$MRQC_APP``: the app whose settings (broker...) the command uses."""
-    return click.option("--app", "-A", "app", default=None, envvar="MRQC_APP",
+    """``--app/-A``: the app whose settings (broker...) the command uses.
+
+    Given after the command (``mrqc worker -A proj``) or before it, as Celery
+    users write it (``mrqc -A proj worker``); default ``$MRQC_APP``.
+    """
+    return click.option("--app", "-A", "app", default=None, callback=_resolve_app,
                         help="App (module or module:attr) whose settings, e.g. its broker, this command "
-                             "uses (default: $MRQC_APP).")(func)
+                             "uses (also accepted before the command: mrqc -A APP ...; default: $MRQC_APP).")(func)
 
 
 def build_runtime(config_file: str | None, overrides: dict[str, Any], app: Any = None) -> Any:
@@ -146,47 +162,57 @@ def load_app(spec: str | None) -> dict[str, Any]:
 
 
 @click.group()
+@click.option("--app", "-A", "app", default=None, metavar="APP",
+              help="App for the command that follows (as `celery -A proj worker`); same as its own -A.")
 @click.version_option(package_name="mrqc")
-def cli() -> None:
+@click.pass_context
+def cli(ctx: click.Context, app: str | None) -> None:
     """mrqc: MRQ's job semantics with a Celery-compatible API."""
+    if app:
+        ctx.meta[GROUP_APP_KEY] = app
 
 
 @cli.command()
 @click.argument("queues", nargs=-1)
-@click.option("--greenlets", "-g", type=int, default=None, help="Jobs run at once per process.")
-@click.option("--processes", "-p", type=int, default=None, help="Worker processes to supervise.")
-@click.option("--max-jobs", type=int, default=None, help="Exit after this many jobs.")
-@click.option("--max-time", type=float, default=None, help="Exit after this many seconds.")
-@click.option("--max-memory", type=int, default=None, help="Exit gracefully above this RSS (MB).")
+@click.option("--greenlets", "-g", type=click.IntRange(min=1), default=None, help="Jobs run at once per process.")
+@click.option("--processes", "-p", type=click.IntRange(min=0), default=None, help="Worker processes to supervise.")
+@click.option("--max-jobs", "--max_jobs", "max_jobs", type=int, default=None, help="Exit after this many jobs.")
+@click.option("--max-time", "--max_time", "max_time", type=float, default=None, help="Exit after this many seconds.")
+@click.option("--max-memory", "--max_memory", "max_memory", type=int, default=None,
+              help="Exit gracefully above this RSS (MB).")
 @click.option("--burst", is_flag=True, default=None, help="Drain the queues, then exit.")
 @click.option("--scheduler", is_flag=True, default=None,
               help="Also queue the periodic jobs of scheduler_tasks (see docs/scheduler.md).")
-@click.option("--name", default=None, help="Worker name.")
+@click.option("--name", "-n", "--hostname", "name", default=None,
+              help="Worker name; %h, %n, %d expand to the host name, its first label, its domain.")
 @app_option
-@click.option("--log-level", "-l", "log_level", default=None,
-              help="DEBUG, INFO, WARNING, ERROR: filters every line, task lines included.")
+@click.option("--log-level", "-l", "--loglevel", "--log_level", "log_level", default=None,
+              help="DEBUG, INFO, WARNING, ERROR (any case): filters every line, task lines included.")
 @click.option("--log-format", type=click.Choice(["text", "json"]), default=None,
               help="text (default) or json: one JSON object a line (see docs/operations.md).")
 @click.option("--metrics-port", type=int, default=None,
               help="Serve Prometheus /metrics and /healthz on this port (needs mrqc[metrics]).")
+@worker_flag_options
 @config_options
-def worker(queues: tuple[str, ...], greenlets: int | None, processes: int | None, max_jobs: int | None,
-           max_time: float | None, max_memory: int | None, burst: bool | None, scheduler: bool | None,
-           name: str | None, app: str | None, log_level: str | None, log_format: str | None,
-           metrics_port: int | None, config_file: str | None, redis: str | None,
-           redis_prefix: str | None) -> None:
-    """Serve QUEUES (first listed, first served; default: the configured queues)."""
-    overrides: dict[str, Any] = {"greenlets": greenlets, "processes": processes, "max_jobs": max_jobs,
-                                 "max_time": max_time, "max_memory": max_memory, "burst": burst,
-                                 "name": name, "redis": redis, "redis_prefix": redis_prefix,
-                                 "log_level": log_level, "scheduler": scheduler, "log_format": log_format,
-                                 "metrics_port": metrics_port}
-    if queues:
-        overrides["queues"] = list(queues)
+def worker(queues: tuple[str, ...], app: str | None, log_level: str | None, log_format: str | None,
+           metrics_port: int | None, config_file: str | None, redis: str | None, redis_prefix: str | None,
+           **flags: Any) -> None:
+    """Serve QUEUES (first listed, first served; default: the configured queues).
+
+    Celery's worker flags work too (-c, -P, -Q, -n, -B, --autoscale...): see docs/worker.md.
+    """
+    plan = plan_worker(queues, flags)
+    if plan.pool == "solo" and metrics_port:
+        raise click.UsageError("--metrics-port needs the gevent pool (-P solo runs without gevent's server)")
+    overrides: dict[str, Any] = dict(plan.overrides, redis=redis, redis_prefix=redis_prefix, log_level=log_level,
+                                     log_format=log_format, metrics_port=metrics_port)
     app_object = open_app(app)
     overrides = merge_app_settings(app_object, overrides)
     runtime = build_runtime(config_file, overrides, app_object)
     config = runtime.config
+    if plan.pool == "solo" and config.processes > 0:  # e.g. `processes` in mrqc_config.py
+        raise click.UsageError(f"-P solo runs in this one process, but processes = {config.processes} is "
+                               "configured: give --processes 0, or use -P prefork")
     from . import metrics_server as metrics
     from .exceptions import ConfigError
     from .logs import setup_worker_logging
@@ -204,7 +230,7 @@ def worker(queues: tuple[str, ...], greenlets: int | None, processes: int | None
     if not wait_for_store(runtime):
         sys.exit(1)
     try:
-        Worker(runtime)  # checks what only a worker checks (e.g. scheduler_tasks) before any fork
+        Worker(runtime, pool=plan.pool)  # checks what only a worker checks (e.g. scheduler_tasks) before any fork
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from exc
     if config.processes > 0:
@@ -227,10 +253,28 @@ def worker(queues: tuple[str, ...], greenlets: int | None, processes: int | None
         if config.metrics_port and made_dir:
             shutil.rmtree(made_dir, ignore_errors=True)
         sys.exit(code)
-    the_worker = Worker(runtime)
+    the_worker = Worker(runtime, pool=plan.pool)
+    if plan.pool == "solo":
+        sys.exit(_run_solo(the_worker))
     if config.metrics_port:
         metrics.serve_worker_metrics(the_worker, config.metrics_port)
     sys.exit(the_worker.run())
+
+
+def _run_solo(the_worker: Any) -> int:
+    """Run a solo-pool worker in this (unpatched) process's main thread, with the gevent pool's signals:
+    SIGINT finishes the current job then exits (a second SIGINT interrupts it), SIGTERM interrupts it."""
+    import signal
+
+    def on_sigint(signum: int, frame: Any) -> None:
+        if the_worker.stop_reason is not None:
+            the_worker.interrupt("got a second SIGINT")
+        else:
+            the_worker.stop("got SIGINT")
+
+    signal.signal(signal.SIGINT, on_sigint)
+    signal.signal(signal.SIGTERM, lambda signum, frame: the_worker.interrupt("got SIGTERM"))
+    return int(the_worker.run())
 
 
 @cli.command()
@@ -279,13 +323,44 @@ def _register_extensions() -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console entry point. The worker needs gevent's monkey-patching before anything else."""
+    """Console entry point. The worker needs gevent's monkey-patching before anything else
+    (not ``worker -P solo``: the solo pool runs in an unpatched process)."""
     args = sys.argv[1:] if argv is None else argv
-    if args and args[0] in ("worker", "scheduler", "dashboard"):
+    command, rest = _command_of(args)
+    if command in ("worker", "scheduler", "dashboard") and not (command == "worker" and _solo_pool(rest)):
         from gevent import monkey
         monkey.patch_all()
     _register_extensions()
     cli.main(args=args, prog_name="mrqc")
+
+
+def _command_of(args: list[str]) -> tuple[str | None, list[str]]:
+    """The command name in ``args`` past the group's own options (``-A proj``), and what follows it."""
+    index = 0
+    while index < len(args):
+        arg = args[index]
+        if arg in ("-A", "--app"):
+            index += 2
+        elif arg.startswith("--app=") or (arg.startswith("-A") and len(arg) > 2):
+            index += 1
+        elif arg.startswith("-"):
+            return None, []  # --help, --version: no command to prepare for
+        else:
+            return arg, args[index + 1:]
+    return None, []
+
+
+def _solo_pool(args: list[str]) -> bool:
+    """Whether a worker's arguments ask for ``-P solo`` (seen before click parses them)."""
+    for index, arg in enumerate(args):
+        if arg in ("-P", "--pool") and index + 1 < len(args):
+            if args[index + 1].strip().lower() == "solo":
+                return True
+        elif arg.startswith("--pool=") and arg[len("--pool="):].strip().lower() == "solo":
+            return True
+        elif arg.startswith("-P") and arg[2:].lstrip("=").strip().lower() == "solo":
+            return True
+    return False
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ in ``lua/*.lua`` must agree (each script's header lists the keys it touches).
 | ``{p}rawworkers`` | set | worker ids that may have a ``rawinflight`` hash (recovery looks there) |
 | ``{p}running:{path}`` | zset | ids of started jobs of a task with ``max_concurrency``, scored by start time |
 | ``{p}ratelimit:{key}:{window}`` | string | ``ratelimit()`` counter of one fixed window (expires) |
+| ``{p}gcra:{key}`` | string | ``space_calls()``: theoretical arrival time of ``key``'s next call (GCRA; expires when idle) |
 | ``{p}interrupted`` | zset | ids of jobs that ended ``interrupt``, scored by time; recovery requeues them |
 | ``{p}lock:{name}`` | string | a short maintenance lock (recovery of one dead worker, one pass) |
 | ``{p}sched:last:{entry}`` | string | the latest due time a scheduler queued for one schedule entry |
@@ -71,6 +72,9 @@ class Keys:
 
     def ratelimit(self, key: str, window: int) -> str:
         return f"{self.prefix}ratelimit:{key}:{window}"
+
+    def gcra(self, key: str) -> str:
+        return f"{self.prefix}gcra:{key}"
 
     @property
     def raw_workers(self) -> str:

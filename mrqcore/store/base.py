@@ -366,6 +366,21 @@ class MaintenanceStore(abc.ABC):
         also one that gets 0; the window's count expires with the window."""
 
     @abc.abstractmethod
+    def space_calls(self, key: str, interval: float, burst: int = 1) -> float:
+        """Evenly spaced calls (GCRA, a token bucket of ``burst`` tokens refilled one per ``interval``
+        seconds): admit one call of ``key`` now, or say how long to wait.
+
+        Returns 0.0 when the call is admitted (it takes the slot), else the
+        seconds until the next slot opens (> 0; a refused call takes nothing,
+        so retrying after that wait is admitted unless another caller took the
+        slot first). With ``burst=1`` admitted calls are at least ``interval``
+        apart, as Celery spaces a task's ``rate_limit`` (``"4/s"``: one call
+        every 0.25 s). The clock is the store's (Redis ``TIME``), so every worker
+        shares one schedule; the state of ``key`` expires once it is idle.
+        Independent of ``ratelimit`` (a fixed window): the two never share keys.
+        """
+
+    @abc.abstractmethod
     def acquire_slots(self, worker_id: str, now: float, lost_after: float,
                       jobs: Sequence[tuple[str, str, int, str]]) -> list[bool]:
         """``max_concurrency``: for each (job id, task path, limit, queue) just dequeued by the
@@ -490,3 +505,11 @@ class JobStore(JobRecords, QueueStore, WorkerRegistry, MaintenanceStore, RawQueu
 
     def close(self) -> None:
         """Release connections (the store may be used again: it reconnects)."""
+
+
+def check_spacing(interval: float, burst: int) -> None:
+    """``space_calls``'s arguments, checked the same way by every store (ValueError naming the bad one)."""
+    if not isinstance(interval, (int, float)) or isinstance(interval, bool) or not interval > 0:
+        raise ValueError(f"space_calls interval must be a number of seconds > 0, got {interval!r}")
+    if not isinstance(burst, int) or isinstance(burst, bool) or burst < 1:
+        raise ValueError(f"space_calls burst must be an int >= 1, got {burst!r}")

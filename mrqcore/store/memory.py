@@ -35,7 +35,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 from urllib.parse import urlparse
 
 from ..exceptions import ConfigError
-from .base import HOLD_MIN, Finish, JobSpec, JobStore, Waiter
+from .base import HOLD_MIN, Finish, JobSpec, JobStore, Waiter, check_spacing
 from .memory_index import MemoryJobIndex
 from .memory_raw import MemoryRawMixin
 from .memory_state import Channels, Expiring, MemoryWaiter
@@ -413,6 +413,17 @@ class MemoryJobStore(MemoryJobIndex, MemoryRawMixin, MemoryWorkflowMixin, JobSto
                 return 0
             self._small.set(("ratelimit", key, window), count + 1, per + 1)
             return limit - count
+
+    def space_calls(self, key: str, interval: float, burst: int = 1) -> float:
+        check_spacing(interval, burst)
+        now = self.clock()
+        with self._lock:
+            tat = max(self._small.get(("gcra", key)) or 0.0, now)
+            wait = tat - (burst - 1) * interval - now
+            if wait > 0:
+                return wait
+            self._small.set(("gcra", key), tat + interval, tat + interval - now + 1)
+            return 0.0
 
     def acquire_slots(self, worker_id: str, now: float, lost_after: float,
                       jobs: Sequence[tuple[str, str, int, str]]) -> list[bool]:

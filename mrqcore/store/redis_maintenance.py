@@ -2,9 +2,9 @@
 schedule claims, rate limits and ``max_concurrency`` slots.
 
 Keys (see ``mrqcore.keys``): ``{p}lock:{name}``, ``{p}interrupted``,
-``{p}scheduled``, ``{p}sched:last:{entry}``, ``{p}ratelimit:{key}:{window}``,
+``{p}scheduled``, ``{p}sched:last:{entry}``, ``{p}ratelimit:{key}:{window}``, ``{p}gcra:{key}``,
 ``{p}running:{path}``; scripts ``unlock``, ``recover_interrupted``,
-``drop_scheduled``, ``ratelimit``, ``concurrency`` (``mrqcore/lua``).
+``drop_scheduled``, ``ratelimit``, ``gcra``, ``concurrency`` (``mrqcore/lua``).
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any, Iterable, Sequence
 
 import redis
 
-from .base import HOLD_MIN, JobSpec, MaintenanceStore
+from .base import HOLD_MIN, JobSpec, MaintenanceStore, check_spacing as _check_spacing
 from .redis_scripts import RedisStoreBase, enqueue_args
 
 #: WATCH retries of a schedule claim before giving up for this tick (another scheduler is busy)
@@ -69,6 +69,10 @@ class RedisMaintenance(RedisStoreBase, MaintenanceStore):
 
     def ratelimit(self, key: str, limit: int, per: float) -> int:
         return int(self._script("ratelimit")(args=[self.prefix, key, int(limit), repr(float(per))]))
+
+    def space_calls(self, key: str, interval: float, burst: int = 1) -> float:
+        _check_spacing(interval, burst)
+        return float(self._script("gcra")(args=[self.prefix, key, repr(float(interval)), int(burst)]))
 
     def acquire_slots(self, worker_id: str, now: float, lost_after: float,
                       jobs: Sequence[tuple[str, str, int, str]]) -> list[bool]:

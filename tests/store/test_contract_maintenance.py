@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from mrqcore.store.base import HOLD_DUE, JobStore
 from tests.conftest import wait_for
 from tests.store.conftest import finish, new_id, queued, run_together, spec, started, status_of
@@ -170,3 +172,39 @@ def test_scheduled_count_counts_jobs_waiting_for_a_time_only(store: JobStore) ->
     assert store.scheduled_count() == 2  # the queued one and the held one are not counted
     moved, _ = store.promote_due(now + 3601)
     assert moved == 1 and store.scheduled_count() == 1
+
+
+# --- evenly spaced calls (GCRA) ------------------------------------------------------------
+
+def test_space_calls_admits_one_call_per_interval(store: JobStore) -> None:
+    assert store.space_calls("api", 3600) == 0.0
+    wait = store.space_calls("api", 3600)
+    assert 3590 < wait <= 3600  # the next slot, one interval after the admitted call
+    assert 3590 < store.space_calls("api", 3600) <= 3600  # a refused call takes no slot
+    assert store.space_calls("other-key", 3600) == 0.0
+
+
+def test_space_calls_burst_admits_back_to_back_then_spaces(store: JobStore) -> None:
+    assert [store.space_calls("b", 3600, burst=3) for _ in range(3)] == [0.0, 0.0, 0.0]
+    assert store.space_calls("b", 3600, burst=3) > 3590
+
+
+def test_space_calls_admits_again_after_the_wait(store: JobStore) -> None:
+    assert store.space_calls("fast", 0.2) == 0.0
+    wait_for(lambda: store.space_calls("fast", 0.2) == 0.0, timeout=10, message="the next slot")
+
+
+def test_space_calls_is_independent_of_ratelimit(store: JobStore) -> None:
+    assert store.space_calls("shared", 3600) == 0.0
+    assert store.ratelimit("shared", 1, 3600) == 1
+
+
+@pytest.mark.parametrize("interval, burst", [(0, 1), (-1, 1), ("1", 1), (1, 0), (1, 1.5)])
+def test_space_calls_refuses_bad_arguments(store: JobStore, interval: object, burst: object) -> None:
+    with pytest.raises(ValueError, match="space_calls"):
+        store.space_calls("k", interval, burst)  # type: ignore[arg-type]
+
+
+def test_space_calls_admits_one_of_concurrent_callers(store: JobStore) -> None:
+    waits = run_together(lambda: store.space_calls("race", 3600), n=6)
+    assert sorted(waits)[0] == 0.0 and all(wait > 3590 for wait in sorted(waits)[1:]), waits

@@ -2,7 +2,8 @@
 
 Results are awaited with ``AsyncResult.get(timeout=...)``; effects that happen
 after the result is stored (postrun signals, hooks) are awaited with
-``wait_until``. Nothing sleeps and nothing measures time.
+``wait_until``. Nothing sleeps and the tests measure no time of their own: the
+rate-limit test reads the start times the task itself recorded.
 """
 import os
 from datetime import datetime, timedelta, timezone
@@ -17,7 +18,7 @@ from shop.tasks.base import export_catalog
 from shop.tasks.emails import send_reminder, send_welcome_email
 from shop.tasks.orders import (PaymentDeclined, basket_total, charge_payment, checkout, create_order,
                                price_item, price_list, sync_inventory)
-from shop.tasks.reports import build_report, daily_sales
+from shop.tasks.reports import build_report, daily_sales, export_page
 
 from .conftest import TIMEOUT
 
@@ -202,3 +203,16 @@ def test_beat_entries_run(app):
 def test_beat_heartbeat_runs(fx):
     before = fx.count("heartbeat")
     fx.wait_until(lambda: fx.count("heartbeat") >= before + 2, timeout=60, message="two heartbeats from beat")
+
+
+def test_rate_limit_spaces_calls_evenly(needs_worker, uid, fx):
+    """rate_limit="4/s": one call every 0.25 s, so 8 calls span at least 1.75 s (Celery's
+    token bucket), not two bursts of 4 in two one-second windows."""
+    results = [export_page.delay(uid, page) for page in range(8)]
+    assert sorted(r.get(timeout=TIMEOUT) for r in results) == list(range(8))
+    starts = sorted(call["started"] for call in fx.seen("export:" + uid))
+    assert len(starts) == 8
+    gaps = [later - earlier for earlier, later in zip(starts, starts[1:])]
+    # A call starts a little after the slot it was let through in: allow for that jitter.
+    assert min(gaps) >= 0.25 - 0.15, gaps
+    assert starts[-1] - starts[0] >= 1.75 - 0.15, gaps
