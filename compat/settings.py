@@ -50,8 +50,10 @@ DEFAULTS: dict[str, Any] = {
 
 #: setting -> what it does here
 SUPPORTED: dict[str, str] = {
-    "broker_url": "redis://, rediss://, unix:// -> mrqcore `redis` (memory://: the in-process memory store)",
-    "broker_transport_options": "only global_keyprefix is read (-> mrqcore `redis_prefix`); visibility_timeout "
+    "broker_url": "redis://, rediss://, unix://, sentinel:// -> mrqcore `redis` (memory://: the in-process memory "
+                  "store; sentinel: docs/scaling.md)",
+    "broker_transport_options": "global_keyprefix is read (-> mrqcore `redis_prefix`), and master_name and "
+    "sentinel_kwargs with a sentinel:// broker_url (docs/scaling.md); visibility_timeout "
     "and the like do not apply: jobs are tracked per worker and requeued when a worker is lost",
     "result_backend": "redis URL or None accepted; results live in the job records on the broker Redis",
     "task_default_queue": "queue of tasks without a queue/route (default 'celery', as in Celery)",
@@ -255,12 +257,14 @@ def validate(name: str, value: Any) -> Any:
             return value
         raise ImproperlyConfigured(f"setting {name!r} is not supported by mrqc: {why}")
     if name == "broker_url" and value:
-        if not isinstance(value, str) or not value.split("://")[0] in ("redis", "rediss", "unix", "memory"):
+        if not isinstance(value, str) or not value.split("://")[0] in ("redis", "rediss", "unix", "memory",
+                                                                       "sentinel", "redis+sentinel"):
             raise ImproperlyConfigured(f"setting 'broker_url': {mask_url(value)!r} is not supported; mrqc runs on Redis "
-                                       "(redis://, rediss://, unix://; memory:// for the in-process memory store)")
+                                       "(redis://, rediss://, unix://, sentinel://; memory:// for the in-process "
+                                       "memory store)")
     if name == "result_backend" and value:
         scheme = str(value).split("://")[0].split("+")[0]
-        if scheme not in ("redis", "rediss", "unix", "mrqc", "cache", "disabled") or \
+        if scheme not in ("redis", "rediss", "unix", "sentinel", "mrqc", "cache", "disabled") or \
                 (scheme == "cache" and "memory" not in str(value)):
             raise ImproperlyConfigured(f"setting 'result_backend': {mask_url(value)!r} is not supported; results are stored "
                                        "in the job records on the broker's Redis (use a redis:// URL or None)")

@@ -12,7 +12,7 @@ import re
 #: what a hidden secret is shown as (Celery's mask for settings listings)
 MASK = "********"
 
-_QUERY_SECRET = re.compile(r"([?&](?:password|passwd|pass|pwd)=)[^&#]*", re.IGNORECASE)
+_QUERY_SECRET = re.compile(r"([?&](?:sentinel_)?(?:password|passwd|pass|pwd)=)[^&#;]*", re.IGNORECASE)
 
 
 def mask_url(url: str, mask: str = MASK) -> str:
@@ -21,9 +21,13 @@ def mask_url(url: str, mask: str = MASK) -> str:
     Works on text that does not parse as a URL too (a bad port, a typo in the
     scheme), since that is exactly when it ends up in an error message. Text
     without ``://`` is returned unchanged; the user name is kept, as Celery does.
+    Sentinel URLs: ``sentinel_password=`` is hidden too, and each URL of kombu's
+    ``;``-joined list (``sentinel://:pw@h1;sentinel://:pw@h2``) is masked.
     """
     if not isinstance(url, str) or "://" not in url:
         return url
+    if ";" in url:
+        return ";".join(mask_url(part, mask) for part in url.split(";"))
     scheme, _, rest = url.partition("://")
     end = len(rest)
     for stop in "/?#":
