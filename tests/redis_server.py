@@ -209,6 +209,11 @@ class SentinelSet:
             return False
         return True
 
+    def promoted(self) -> RedisServer | None:
+        """The replica the sentinels' majority names as master now, if one is."""
+        port = self.master_port()
+        return next((r for r in self.replicas if r.port == port), None)
+
     def master_port(self) -> int | None:
         """The port the sentinels' majority names as the master now."""
         import redis
@@ -229,10 +234,14 @@ class SentinelSet:
 
 
 @pytest.fixture
-def sentinel_set(tmp_path):
-    """A started ``SentinelSet`` of this test only (it may kill its primary), stopped after the test."""
+def sentinel_set(tmp_path, request):
+    """A started ``SentinelSet`` of this test only (it may kill its primary), stopped after the test.
+
+    Indirect parametrization sets its replica count: ``@pytest.mark.parametrize("sentinel_set", [2],
+    indirect=True)``.
+    """
     require_redis_server()
-    made = SentinelSet(str(tmp_path / "sentinel-set"))
+    made = SentinelSet(str(tmp_path / "sentinel-set"), replicas=getattr(request, "param", 1))
     try:
         yield made.start()
     finally:

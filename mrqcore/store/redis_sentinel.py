@@ -33,8 +33,10 @@ Query parameters (unknown ones are a ConfigError naming the ``redis`` setting):
 may not be on any replica when the master dies, and the replica promoted in
 its place does not have it. With ``min_replicas=N`` the store waits, after
 each enqueue and each batch of finishes, until N replicas have the write (or
-``wait_timeout_ms`` passes: then it logs a warning and returns, the write
-stays on the master only). The cost is one round trip to the replicas per
+``wait_timeout_ms`` passes: then it logs a warning, at most every 10 s, and
+returns; the write stays on the master only). Run at least two replicas if
+writes must stay covered after a failover: the promoted replica leaves one
+fewer, and with none left every WAIT waits its whole timeout. The cost is one round trip to the replicas per
 enqueue call and per finish batch. Dequeues, heartbeats and the other writes
 do not WAIT: a dequeue lost in a failover runs its job again (a duplicate,
 never a loss); a lost heartbeat is rewritten by the next one.
@@ -42,6 +44,7 @@ never a loss); a lost heartbeat is rewritten by the next one.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 from urllib.parse import parse_qsl, unquote
@@ -165,6 +168,9 @@ class SentinelJobStore(RedisJobStore):
         self.min_replicas = min_replicas
         self.wait_timeout_ms = wait_timeout_ms
         self._sentinel = sentinel
+        #: WAITs that got fewer replicas than asked, and when that was last logged
+        self._short_writes = 0
+        self._short_logged_at = float("-inf")
 
     @classmethod
     def from_url(cls, url: str, prefix: str, **options: Any) -> "SentinelJobStore":
@@ -199,10 +205,15 @@ class SentinelJobStore(RedisJobStore):
         if self.min_replicas <= 0:
             return
         acked = int(self.client.wait(self.min_replicas, self.wait_timeout_ms))
-        if acked < self.min_replicas:
+        if acked >= self.min_replicas:
+            return
+        self._short_writes += 1
+        now = time.monotonic()
+        if now - self._short_logged_at >= 10.0:  # a master without replicas would log every write
             logger.warning("%s: only %d of %d replicas acknowledged within %d ms; the write is on the master "
-                           "only and a failover now would lose it", what, acked, self.min_replicas,
-                           self.wait_timeout_ms)
+                           "only and a failover now would lose it (%d such writes since the last warning)",
+                           what, acked, self.min_replicas, self.wait_timeout_ms, self._short_writes)
+            self._short_logged_at, self._short_writes = now, 0
 
 
 # --- helpers ------------------------------------------------------------------------
