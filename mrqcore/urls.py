@@ -12,7 +12,9 @@ import re
 #: what a hidden secret is shown as (Celery's mask for settings listings)
 MASK = "********"
 
-_QUERY_SECRET = re.compile(r"([?&](?:sentinel_)?(?:password|passwd|pass|pwd)=)[^&#;]*", re.IGNORECASE)
+_QUERY_SECRET = re.compile(r"([?&](?:sentinel_)?(?:password|passwd|pass|pwd)=)[^&#]*", re.IGNORECASE)
+#: the ";" between the URLs of kombu's list form (not one inside a password)
+_NEXT_URL = re.compile(r";(?=[a-zA-Z][a-zA-Z0-9+.-]*://)")
 
 
 def mask_url(url: str, mask: str = MASK) -> str:
@@ -26,8 +28,9 @@ def mask_url(url: str, mask: str = MASK) -> str:
     """
     if not isinstance(url, str) or "://" not in url:
         return url
-    if ";" in url:
-        return ";".join(mask_url(part, mask) for part in url.split(";"))
+    parts = _NEXT_URL.split(url)
+    if len(parts) > 1:
+        return ";".join(mask_url(part, mask) for part in parts)
     scheme, _, rest = url.partition("://")
     end = len(rest)
     for stop in "/?#":

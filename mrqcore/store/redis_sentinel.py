@@ -38,12 +38,13 @@ returns; the write stays on the master only). Run at least two replicas if
 writes must stay covered after a failover: the promoted replica leaves one
 fewer, and with none left every WAIT waits its whole timeout. The cost is one round trip to the replicas per
 enqueue call and per finish batch. Dequeues, heartbeats and the other writes
-do not WAIT: a dequeue lost in a failover runs its job again (a duplicate,
+(raw queues, canvas bookkeeping, requeues, cancels) do not WAIT: a dequeue lost in a failover runs its job again (a duplicate,
 never a loss); a lost heartbeat is rewritten by the next one.
 """
 from __future__ import annotations
 
 import logging
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any, Sequence
@@ -67,6 +68,8 @@ _INT_PARAMS = ("db", "min_replicas", "wait_timeout_ms")
 _FLOAT_PARAMS = ("socket_timeout", "socket_connect_timeout", "sentinel_socket_timeout")
 _STR_PARAMS = ("master_name", "sentinel_password", "sentinel_username")
 KNOWN_PARAMS = _INT_PARAMS + _FLOAT_PARAMS + _STR_PARAMS
+#: the ";" between the URLs of kombu's list form (not one inside a password)
+_NEXT_URL = re.compile(r";(?=[a-zA-Z][a-zA-Z0-9+.-]*://)")
 
 
 @dataclass
@@ -94,7 +97,7 @@ def parse_sentinel_url(url: str) -> SentinelURL:
     password masked.
     """
     shown = mask_url(url)
-    parts = [p for p in url.split(";") if p.strip()]
+    parts = [p for p in _NEXT_URL.split(url) if p.strip()]
     sentinels: list[tuple[str, int]] = []
     params: dict[str, str] = {}
     path = ""
