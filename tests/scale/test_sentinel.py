@@ -193,6 +193,8 @@ def test_sentinel_passwords_are_masked() -> None:
     assert "pw1" not in shown and "pw2" not in shown and "min_replicas=1" in shown
     shown = mask_url("sentinel://:pw1@h1:1;sentinel://u:pw2@h2:2/0?master_name=m")
     assert "pw1" not in shown and "pw2" not in shown and "u:********@h2" in shown
+    shown = mask_url("sentinel://h1:1/m?sentinel_passwrd=pw3&min_replicas=1")  # misspelled: still a secret
+    assert "pw3" not in shown and "min_replicas=1" in shown
     shown = mask_url("sentinel://:se;cret@h1:1;sentinel://h2:2/0?master_name=m")  # a ";" inside a password
     assert "se" not in shown.replace("sentinel", "") and "cret" not in shown, shown
     assert parse_sentinel_url("sentinel://:se;cret@h1:1;sentinel://h2:2/0?master_name=m").password == "se;cret"
