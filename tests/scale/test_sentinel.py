@@ -36,8 +36,8 @@ JOBS = 400
 # Two replicas: after the failover one is left to acknowledge the WAITs of the new master.
 @pytest.mark.parametrize("sentinel_set", [2], indirect=True)
 def test_failover_mid_run_loses_no_acknowledged_job(sentinel_set, config_values: dict[str, Any],  # noqa: F811
-                                                    start_worker, tmp_path, capsys) -> None:
-    url = sentinel_set.url(query="min_replicas=1&wait_timeout_ms=500")
+                                                    start_worker, tmp_path, capsys, caplog) -> None:
+    url = sentinel_set.url(query="min_replicas=1&wait_timeout_ms=2000")
     config_values.update(redis=url, worker_lost_after=5.0)
     runs_file = str(tmp_path / "runs.txt")
     open(runs_file, "w").close()
@@ -109,6 +109,7 @@ def test_failover_mid_run_loses_no_acknowledged_job(sentinel_set, config_values:
                   f"lost_before_kill={len(lost_before_kill)} lost_total={len(lost)} "
                   f"duplicate_runs={sum(n - 1 for n in duplicates.values())} (jobs run twice: {sorted(duplicates)}) "
                   f"enqueue_retries={len(ambiguous)} "
+                  f"short_wait_warnings={sum('replicas acknowledged' in r.getMessage() for r in caplog.records)} "
                   f"promoted_after={promoted_at - killed_at:.2f}s "
                   f"longest_enqueue_gap={_longest_gap(acked_at):.2f}s longest_finish_gap={_longest_gap(done_at):.2f}s "
                   f"run_total={time.time() - started:.2f}s")
