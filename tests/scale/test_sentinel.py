@@ -26,7 +26,7 @@ from mrqcore.store import open_store
 from mrqcore.store.redis_sentinel import SentinelJobStore, parse_sentinel_url
 from mrqcore.urls import mask_url
 from tests.conftest import ROOT, wait_for, worker_env
-from tests.redis_server import sentinel_set  # noqa: F401 - fixture
+from tests.redis_server import sentinel_set, shared_sentinel_set  # noqa: F401 - fixtures
 
 TASK = "tests.scale.tasks.RecordRun"
 QUEUE = "sentinel_q"
@@ -138,6 +138,26 @@ def test_failover_mid_run_loses_no_acknowledged_job(sentinel_set, config_values:
         assert done.returncode == 0, f"mrqc {command[0]}: {done.stdout}{done.stderr}"
         if command[0] in ("status", "queues"):
             assert QUEUE in done.stdout, done.stdout
+
+
+def test_scheduler_worker_and_dashboard_run_on_the_sentinel_url(shared_sentinel_set, config_values,  # noqa: F811
+                                                                 run_burst, tmp_path) -> None:
+    from tests.dashboard.conftest import Dashboard, Http
+    runs_file = str(tmp_path / "runs.txt")
+    config_values.update(redis=shared_sentinel_set.url(), scheduler_tasks=[
+        {"path": TASK, "params": {"runs_file": runs_file}, "interval": 3600, "queue": QUEUE}])
+    env = worker_env(config_values)
+    done = subprocess.run([sys.executable, "-m", "mrqcore.cli", "scheduler", "--once"], env=env,
+                          capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert done.returncode == 0, done.stdout + done.stderr
+    run_burst(QUEUE)
+    assert _count_lines(runs_file) == 1
+    dashboard = Dashboard([], env)
+    try:
+        jobs = Http(dashboard.url).get_json("/api/jobs")
+        assert TASK in str(jobs) and "success" in str(jobs), jobs
+    finally:
+        dashboard.stop()
 
 
 def test_store_answers_on_the_master_and_waits_for_the_replica(sentinel_set, prefix) -> None:  # noqa: F811
