@@ -36,10 +36,11 @@ each enqueue and each batch of finishes, until N replicas have the write (or
 ``wait_timeout_ms`` passes: then it logs a warning, at most every 10 s, and
 returns; the write stays on the master only). Run at least two replicas if
 writes must stay covered after a failover: the promoted replica leaves one
-fewer, and with none left every WAIT waits its whole timeout. The cost is one round trip to the replicas per
-enqueue call and per finish batch. Dequeues, heartbeats and the other writes
-(raw queues, canvas bookkeeping, requeues, cancels) do not WAIT: a dequeue lost in a failover runs its job again (a duplicate,
-never a loss); a lost heartbeat is rewritten by the next one.
+fewer, and with none left every WAIT waits its whole timeout. The cost is
+one round trip to the replicas per enqueue call and per finish batch.
+Dequeues, heartbeats and the other writes (raw queues, canvas bookkeeping,
+requeues, cancels) do not WAIT: a dequeue lost in a failover runs its job
+again (a duplicate, never a loss); a lost heartbeat is rewritten by the next.
 """
 from __future__ import annotations
 
