@@ -23,7 +23,8 @@ current app, then the others.
 docs/configuration.md). An app that is bound to a runtime (``bind``: ``mrqc
 worker -A``, the pytest fixtures) uses it. Else an app whose ``broker_url`` is
 a Redis URL owns a runtime built from its own settings
-(``runtime_settings``: ``broker_url`` -> ``redis``,
+(``runtime_settings``: ``broker_url`` -> ``redis`` (a ``sentinel://`` one with
+``broker_transport_options["master_name"]`` in its query),
 ``broker_transport_options["global_keyprefix"]`` -> ``redis_prefix``,
 ``task_default_queue`` -> ``default_queue``, over the usual mrqc config
 sources). An app with no broker (or ``memory://``) uses the process's runtime
@@ -169,9 +170,9 @@ def runtime_settings(app: "Celery") -> dict[str, Any]:
     conf = app.conf
     settings: dict[str, Any] = {}
     url = store_url(app)
-    if url:
-        settings["redis"] = url
     transport = conf.broker_transport_options or {}
+    if url:
+        settings["redis"] = _sentinel_url(url, transport) if url.startswith(("sentinel:", "redis+sentinel:")) else url
     prefix = transport.get("global_keyprefix") if hasattr(transport, "get") else None
     if prefix:
         settings["redis_prefix"] = str(prefix)
@@ -258,7 +259,7 @@ def settings_changed(app: "Celery", name: str) -> None:
 
 
 def _is_redis(url: Any) -> bool:
-    return isinstance(url, str) and url.split("://")[0] in ("redis", "rediss", "unix")
+    return isinstance(url, str) and url.split("://")[0] in ("redis", "rediss", "unix", "sentinel", "redis+sentinel")
 
 
 def wire_enabled(app: "Celery") -> bool:
@@ -297,6 +298,22 @@ def wire_results(app: "Celery") -> Any:
         return None
     from mrqc.adapters import wire
     return wire.results(app)
+
+
+def _sentinel_url(url: str, transport: Any) -> str:
+    """Celery's ``sentinel://`` URL with its transport options (``master_name``, ``sentinel_kwargs``) in the query.
+
+    mrqcore's URL form is in ``mrqcore.store.redis_sentinel``; ``master_name``
+    and a ``sentinel_kwargs`` password/username become query parameters.
+    """
+    from urllib.parse import urlencode
+    options = transport if hasattr(transport, "get") else {}
+    extra = {"master_name": options.get("master_name")}
+    sentinel_kwargs = options.get("sentinel_kwargs") or {}
+    extra["sentinel_password"] = sentinel_kwargs.get("password")
+    extra["sentinel_username"] = sentinel_kwargs.get("username")
+    query = urlencode({k: v for k, v in extra.items() if v})
+    return url + ("&" if "?" in url else "?") + query if query else url
 
 
 def _current_app_runtime() -> Runtime | None:

@@ -50,9 +50,11 @@ DEFAULTS: dict[str, Any] = {
 
 #: setting -> what it does here
 SUPPORTED: dict[str, str] = {
-    "broker_url": "redis://, rediss://, unix:// -> mrqcore `redis` (memory://: the in-process memory store); "
-    "amqp:// (RabbitMQ): Celery messages through kombu with celery_wire (mrqc's store: see mrqc.bridge.store_url)",
-    "broker_transport_options": "only global_keyprefix is read (-> mrqcore `redis_prefix`); visibility_timeout "
+    "broker_url": "redis://, rediss://, unix://, sentinel:// -> mrqcore `redis` (memory://: the in-process memory "
+                  "store; sentinel: docs/scaling.md); amqp:// (RabbitMQ): Celery messages through kombu with "
+                  "celery_wire (mrqc's store: see mrqc.bridge.store_url)",
+    "broker_transport_options": "global_keyprefix is read (-> mrqcore `redis_prefix`), and master_name and "
+    "sentinel_kwargs with a sentinel:// broker_url (docs/scaling.md); visibility_timeout "
     "and the like do not apply: jobs are tracked per worker and requeued when a worker is lost",
     "result_backend": "redis URL or None accepted; results live in the job records on the broker Redis "
     "(with celery_wire: also written there in Celery's format, for Celery clients)",
@@ -253,7 +255,7 @@ def _seconds(name: str, value: Any) -> float | None:
 
 
 #: broker_url schemes accepted; the wire ones only with celery_wire on (Celery's RabbitMQ, through kombu)
-BROKER_SCHEMES = ("redis", "rediss", "unix", "memory")
+BROKER_SCHEMES = ("redis", "rediss", "unix", "memory", "sentinel", "redis+sentinel")
 WIRE_BROKER_SCHEMES = ("amqp", "amqps", "pyamqp")
 
 
@@ -280,11 +282,11 @@ def validate(name: str, value: Any, settings: Mapping[str, Any] | None = None) -
         schemes = BROKER_SCHEMES + (WIRE_BROKER_SCHEMES if wire_on(settings) else ())
         if not isinstance(value, str) or not value.split("://")[0] in schemes:
             raise ImproperlyConfigured(f"setting 'broker_url': {mask_url(value)!r} is not supported; mrqc runs on Redis "
-                                       "(redis://, rediss://, unix://; memory:// for the in-process memory store), or joins "
-                                       "a Celery fleet on amqp:// with celery_wire")
+                                       "(redis://, rediss://, unix://, sentinel://; memory:// for the in-process "
+                                       "memory store), or joins a Celery fleet on amqp:// with celery_wire")
     if name == "result_backend" and value:
         scheme = str(value).split("://")[0].split("+")[0]
-        if scheme not in ("redis", "rediss", "unix", "mrqc", "cache", "disabled") or \
+        if scheme not in ("redis", "rediss", "unix", "sentinel", "mrqc", "cache", "disabled") or \
                 (scheme == "cache" and "memory" not in str(value)):
             raise ImproperlyConfigured(f"setting 'result_backend': {mask_url(value)!r} is not supported; results are stored "
                                        "in the job records on the broker's Redis (use a redis:// URL or None)")

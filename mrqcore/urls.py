@@ -12,7 +12,11 @@ import re
 #: what a hidden secret is shown as (Celery's mask for settings listings)
 MASK = "********"
 
-_QUERY_SECRET = re.compile(r"([?&](?:password|passwd|pass|pwd)=)[^&#]*", re.IGNORECASE)
+#: a query value whose name holds "pass"/"pwd"/"secret"/"token" (``password=``, ``sentinel_password=``, and
+#: misspellings of them, which end up in "unknown parameter" errors)
+_QUERY_SECRET = re.compile(r"([?&][^=&#]*(?:pass|pwd|secret|token)[^=&#]*=)[^&#]*", re.IGNORECASE)
+#: the ";" between the URLs of kombu's list form (not one inside a password)
+_NEXT_URL = re.compile(r";(?=[a-zA-Z][a-zA-Z0-9+.-]*://)")
 
 
 def mask_url(url: str, mask: str = MASK) -> str:
@@ -21,9 +25,14 @@ def mask_url(url: str, mask: str = MASK) -> str:
     Works on text that does not parse as a URL too (a bad port, a typo in the
     scheme), since that is exactly when it ends up in an error message. Text
     without ``://`` is returned unchanged; the user name is kept, as Celery does.
+    Sentinel URLs: ``sentinel_password=`` (any query value named like a secret) is hidden too, and each URL of kombu's
+    ``;``-joined list (``sentinel://:pw@h1;sentinel://:pw@h2``) is masked.
     """
     if not isinstance(url, str) or "://" not in url:
         return url
+    parts = _NEXT_URL.split(url)
+    if len(parts) > 1:
+        return ";".join(mask_url(part, mask) for part in parts)
     scheme, _, rest = url.partition("://")
     end = len(rest)
     for stop in "/?#":

@@ -52,6 +52,9 @@ class RedisServer:
     ``args`` must carry the certificate options.
     """
 
+    #: the log line that says the server is ready (a sentinel logs "+monitor master" instead)
+    ready_line = "Ready to accept connections"
+
     def __init__(self, directory: str, port: int | None = None, args: Sequence[str] = (),
                  tls: bool = False, persistent: bool = False) -> None:
         self.directory = directory
@@ -71,9 +74,13 @@ class RedisServer:
         # persistent: every write is in the append-only file before Redis answers (appendfsync always)
         persistence = ["--appendonly", "yes", "--appendfsync", "always", "--save", ""] if self.persistent \
             else ["--appendonly", "no", "--save", ""]
-        return [redis_server_binary() or "redis-server", *ports, "--bind", "127.0.0.1", "--dir", self.directory,
-                "--logfile", os.path.join(self.directory, "redis.log"), "--daemonize", "no",
+        return [redis_server_binary() or "redis-server", *self.leading_args(), *ports, "--bind", "127.0.0.1",
+                "--dir", self.directory, "--logfile", os.path.join(self.directory, "redis.log"), "--daemonize", "no",
                 *persistence, *self.args]
+
+    def leading_args(self) -> list[str]:
+        """Arguments that must come first (a config file)."""
+        return []
 
     def start(self, ready_timeout: float = 20.0) -> "RedisServer":
         # A fresh log, so "Ready to accept connections" means this run is ready.
@@ -95,7 +102,7 @@ class RedisServer:
         except OSError:
             return False
         # Listening is not loaded: wait until the data set (AOF) is loaded as well.
-        return "Ready to accept connections" in self.log()
+        return self.ready_line in self.log()
 
     def stop(self, kill: bool = False) -> None:
         if self.proc is None or self.proc.poll() is not None:
@@ -120,6 +127,136 @@ class RedisServer:
                 return fh.read()
         except FileNotFoundError:
             return ""
+
+
+class SentinelServer(RedisServer):
+    """``redis-server <dir>/sentinel.conf --sentinel`` watching ``master_name`` at 127.0.0.1:``master_port``.
+
+    The config file is generated (a sentinel rewrites it as it learns the
+    replicas, the other sentinels and the failovers, so it must be writable).
+    """
+
+    ready_line = "+monitor master"
+
+    def __init__(self, directory: str, master_port: int, master_name: str = "mymaster", quorum: int = 2,
+                 down_after_ms: int = 1000, failover_timeout_ms: int = 5000) -> None:
+        super().__init__(directory)
+        self.master_name = master_name
+        self.config_file = os.path.join(directory, "sentinel.conf")
+        with open(self.config_file, "w") as fh:
+            fh.write(f"sentinel monitor {master_name} 127.0.0.1 {master_port} {quorum}\n"
+                     f"sentinel down-after-milliseconds {master_name} {down_after_ms}\n"
+                     f"sentinel failover-timeout {master_name} {failover_timeout_ms}\n"
+                     f"sentinel parallel-syncs {master_name} 1\n")
+
+    def leading_args(self) -> list[str]:
+        return [self.config_file, "--sentinel"]
+
+
+class SentinelSet:
+    """A primary, ``replicas`` replicas (``--replicaof``) and ``sentinels`` sentinels, all on loopback.
+
+    ``start()`` returns once the replicas are in sync and every sentinel knows
+    every replica and every other sentinel, so a failover can start at once.
+    ``url(...)`` is the ``redis+sentinel://`` URL of the set.
+    """
+
+    def __init__(self, directory: str, master_name: str = "mymaster", replicas: int = 1, sentinels: int = 3,
+                 down_after_ms: int = 1000, failover_timeout_ms: int = 5000) -> None:
+        self.master_name = master_name
+        self.primary = RedisServer(os.path.join(directory, "primary"))
+        self.replicas = [RedisServer(os.path.join(directory, f"replica-{i}"),
+                                     args=["--replicaof", "127.0.0.1", str(self.primary.port)])
+                         for i in range(replicas)]
+        self.sentinels = [SentinelServer(os.path.join(directory, f"sentinel-{i}"), self.primary.port, master_name,
+                                         quorum=max(1, sentinels // 2 + 1), down_after_ms=down_after_ms,
+                                         failover_timeout_ms=failover_timeout_ms)
+                          for i in range(sentinels)]
+
+    @property
+    def servers(self) -> list[RedisServer]:
+        return [self.primary, *self.replicas, *self.sentinels]
+
+    def url(self, db: int = 0, query: str = "") -> str:
+        hosts = ",".join(f"127.0.0.1:{s.port}" for s in self.sentinels)
+        return f"redis+sentinel://{hosts}/{self.master_name}/{db}" + (f"?{query}" if query else "")
+
+    def start(self, ready_timeout: float = 30.0) -> "SentinelSet":
+        for server in self.servers:
+            server.start()
+        deadline = time.monotonic() + ready_timeout
+        while not self._settled():
+            if time.monotonic() > deadline:
+                raise AssertionError("the sentinel set did not settle:\n" +
+                                     "\n".join(s.log()[-2000:] for s in self.sentinels))
+            time.sleep(0.1)
+        return self
+
+    def _settled(self) -> bool:
+        import redis
+        try:
+            for replica in self.replicas:
+                info = redis.Redis(port=replica.port, socket_timeout=1).info("replication")
+                if info.get("master_link_status") != "up":
+                    return False
+            for sentinel in self.sentinels:
+                client = redis.Redis(port=sentinel.port, socket_timeout=1, decode_responses=True)
+                master = client.sentinel_master(self.master_name)
+                if int(master["num-slaves"]) < len(self.replicas) or \
+                        int(master["num-other-sentinels"]) < len(self.sentinels) - 1:
+                    return False
+        except redis.RedisError:
+            return False
+        return True
+
+    def promoted(self) -> RedisServer | None:
+        """The replica the sentinels' majority names as master now, if one is."""
+        port = self.master_port()
+        return next((r for r in self.replicas if r.port == port), None)
+
+    def master_port(self) -> int | None:
+        """The port the sentinels' majority names as the master now."""
+        import redis
+        votes: dict[int, int] = {}
+        for sentinel in self.sentinels:
+            try:
+                _, port = redis.Redis(port=sentinel.port, socket_timeout=1).sentinel_get_master_addr_by_name(
+                    self.master_name)
+            except (redis.RedisError, TypeError):
+                continue
+            votes[int(port)] = votes.get(int(port), 0) + 1
+        best = max(votes.items(), key=lambda kv: kv[1], default=None)
+        return best[0] if best and best[1] > len(self.sentinels) // 2 else None
+
+    def stop(self) -> None:
+        for server in self.servers:
+            server.stop(kill=True)
+
+
+@pytest.fixture
+def sentinel_set(tmp_path, request):
+    """A started ``SentinelSet`` of this test only (it may kill its primary), stopped after the test.
+
+    Indirect parametrization sets its replica count: ``@pytest.mark.parametrize("sentinel_set", [2],
+    indirect=True)``.
+    """
+    require_redis_server()
+    made = SentinelSet(str(tmp_path / "sentinel-set"), replicas=getattr(request, "param", 1))
+    try:
+        yield made.start()
+    finally:
+        made.stop()
+
+
+@pytest.fixture(scope="session")
+def shared_sentinel_set(tmp_path_factory):
+    """One ``SentinelSet`` for the whole session (for tests that leave its primary alone)."""
+    require_redis_server()
+    made = SentinelSet(str(tmp_path_factory.mktemp("shared-sentinel-set")))
+    try:
+        yield made.start()
+    finally:
+        made.stop()
 
 
 @pytest.fixture

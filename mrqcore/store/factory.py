@@ -3,6 +3,7 @@
 | scheme | store | module (imported on first use) |
 |---|---|---|
 | ``redis://``, ``rediss://``, ``unix://`` | ``RedisJobStore`` | ``mrqcore.store.redis`` |
+| ``redis+sentinel://``, ``sentinel://`` | ``SentinelJobStore`` | ``mrqcore.store.redis_sentinel`` |
 | ``memory://`` | ``MemoryJobStore`` | ``mrqcore.store.memory`` |
 
 Adding a store: write ``mrqcore/store/<name>.py`` implementing ``JobStore``,
@@ -24,6 +25,8 @@ STORES: dict[str, str] = {
     "redis": "mrqcore.store.redis:RedisJobStore",
     "rediss": "mrqcore.store.redis:RedisJobStore",
     "unix": "mrqcore.store.redis:RedisJobStore",
+    "redis+sentinel": "mrqcore.store.redis_sentinel:SentinelJobStore",
+    "sentinel": "mrqcore.store.redis_sentinel:SentinelJobStore",
     "memory": "mrqcore.store.memory:MemoryJobStore",
 }
 

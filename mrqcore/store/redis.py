@@ -262,9 +262,12 @@ def connect(url: str, **options: Any) -> redis.Redis:
     ``close_all_pools`` can close them at exit (the embedded server counts clients).
     """
     scheme = urlparse(url).scheme
+    if scheme in ("redis+sentinel", "sentinel"):  # the master the sentinels name (mrqcore.store.redis_sentinel)
+        from .redis_sentinel import connect_sentinel
+        return connect_sentinel(url, **options)
     if scheme not in SCHEMES:
         raise ConfigError("redis", f"unsupported URL scheme {scheme!r} in {mask_url(url)!r} "
-                                   "(use redis://, rediss:// or unix://)")
+                                   "(use redis://, rediss://, unix://, redis+sentinel:// or sentinel://)")
     options.setdefault("health_check_interval", 30)
     try:
         # surrogateescape: a byte that is not UTF-8 in a record (written by another program, or

@@ -2,7 +2,8 @@
 
 ``store`` is parametrized over the stores mrqc ships ("redis": a
 ``RedisJobStore`` on this test's key prefix of the test Redis; "memory": a
-fresh ``MemoryJobStore``), as kombu's, dramatiq's and huey's backend suites
+fresh ``MemoryJobStore``; "sentinel": ``SentinelJobStore`` on a session-wide
+primary + replica + 3 sentinels, WAITing for the replica), as kombu's, dramatiq's and huey's backend suites
 do. A third store (MongoDB, Redis Cluster) adds one parameter here and passes
 the same tests. Times passed to the store are real epoch times; TTLs are
 small and waited for with ``wait_for``, never slept on.
@@ -20,12 +21,16 @@ import pytest
 from mrqcore.store import open_store
 from mrqcore.store.base import Finish, JobSpec, JobStore
 
-STORES = ("redis", "memory")
+from tests.redis_server import shared_sentinel_set  # noqa: F401 - fixture
+
+STORES = ("redis", "memory", "sentinel")
 
 
 @pytest.fixture(params=STORES)
 def store_url(request: pytest.FixtureRequest) -> str:
-    """The URL of each store under test."""
+    """The URL of each store under test ("sentinel": the Redis store through a session's sentinel set)."""
+    if request.param == "sentinel":
+        return request.getfixturevalue("shared_sentinel_set").url(query="min_replicas=1")
     return "memory://" if request.param == "memory" else request.getfixturevalue("redis_url")
 
 
