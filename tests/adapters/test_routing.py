@@ -20,9 +20,8 @@ def test_a_queue_on_its_own_topic_exchange(wire, procs, monkeypatch):
     celery_app.close()
 
 
+@pytest.mark.parametrize("wire", ["amqp"], indirect=True)  # queue types are RabbitMQ's
 def test_quorum_queues_are_declared_with_celerys_arguments(wire, procs, monkeypatch):
-    if wire.transport != "amqp":
-        pytest.skip("queue types are RabbitMQ's")
     monkeypatch.setenv("WIRE_QUEUE_TYPE", "quorum")
     from tests.adapters import celery_side, mrqc_side
     celery_app = celery_side.make_app(wire.broker, wire.backend, wire.queue, **celery_side.routing_settings(wire.queue))
