@@ -37,7 +37,8 @@ class Setting:
 
 SETTINGS: dict[str, Setting] = {s.name: s for s in [
     Setting("redis", "optstr", None,
-            "Redis URL (redis://, rediss://, unix://). Unset: an embedded Redis in embedded_dir."),
+            "Store URL: redis://, rediss://, unix://, redis+sentinel:// (or sentinel://), memory://. "
+            "Unset: an embedded Redis in embedded_dir."),
     Setting("redis_prefix", "str", "mrqc:", "Prefix of every Redis key mrqc writes."),
     Setting("redis_retry_on_startup", "bool", True,
             "A worker started while Redis is unreachable waits and retries (see mrqcore.startup)."),

@@ -249,8 +249,13 @@ class Worker:
                     count = min(count, self.max_jobs - self.jobs_dequeued)
                 try:
                     jobs = self.feed.fetch(count)
-                except self.store.connection_errors as exc:
-                    logger.warning("dequeue failed (%s); retrying", exc)
+                except Exception as exc:
+                    # Never let a dequeue error end the worker: a lost connection, an OOM or
+                    # BUSY reply pass; anything else is logged with its traceback and retried.
+                    if self.store.is_transient(exc):
+                        logger.warning("dequeue failed (%s); retrying", exc)
+                    else:
+                        logger.exception("dequeue failed; retrying in 1s")
                     self._graceful.wait(1.0)
                     continue
                 if jobs:

@@ -131,3 +131,17 @@ def test_a_finish_that_cannot_be_written_holds_back_no_other_job(runtime, start_
              message=f"jobs queued after the poison one; worker output:\n{worker.output()}")
     assert f"job {poison}: its success outcome cannot be recorded" in worker.output()
     assert worker.proc.poll() is None
+
+
+def test_a_dequeue_error_never_ends_the_worker(runtime, raw, prefix, start_worker):
+    # Any other error in the dequeue path (here: the paused set is not a set) is logged with
+    # its traceback and retried; the worker serves again once the cause is gone.
+    raw.set(f"{prefix}paused", "foo")
+    job_id = queue_job(ADD, {"a": 10, "b": 10}, queue="dq")
+    worker = start_worker("dq")
+    wait_for(lambda: "dequeue failed; retrying in 1s" in worker.output(), timeout=30,
+             message="the logged dequeue error")
+    assert worker.proc.poll() is None
+    raw.delete(f"{prefix}paused")
+    wait_for(lambda: Job(job_id).fetch(("status",)).status == "success", timeout=30,
+             message=f"the job after the cause went; worker output:\n{worker.output()}")

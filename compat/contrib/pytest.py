@@ -71,10 +71,11 @@ def _create_app(enable_logging: bool = False, use_trap: bool = False, parameters
     main = parameters.pop("main", "celery.tests")
     app = Celery(main, set_as_current=False, **parameters)
     app.conf.update(config)
-    overrides: dict[str, Any] = {"redis_prefix": f"mrqc-test-{uuid.uuid4().hex[:10]}:"}
-    url = app.conf.broker_url
-    if url and url.split(":", 1)[0] in ("redis", "rediss", "unix"):
-        overrides["redis"] = url
+    from mrqc.bridge import runtime_settings
+    # The app's store URL as its own runtime would read it (Redis, Sentinel, the wire's rule), on a
+    # key prefix of this test's own.
+    overrides: dict[str, Any] = {key: value for key, value in runtime_settings(app).items() if key == "redis"}
+    overrides["redis_prefix"] = f"mrqc-test-{uuid.uuid4().hex[:10]}:"
     runtime = Runtime(Config.load(overrides=overrides))
     app.mrqc_bind_runtime(runtime)  # the app's own runtime, whatever its broker_url builds
     previous_runtime = set_runtime(runtime)
