@@ -6,6 +6,7 @@ from typing import Any
 
 from celery import Celery
 
+from tests.adapters.wire_env import routing_settings
 from tests.adapters.wire_tasks import register
 
 
@@ -15,18 +16,6 @@ def make_app(broker: str, backend: str, queue: str, **settings: Any) -> Celery:
                     worker_hijack_root_logger=False, **settings)
     app.wire_tasks = register(app.task)
     return app
-
-
-def routing_settings(queue: str) -> dict[str, Any]:
-    """Settings from $WIRE_QUEUE_TYPE (quorum) and $WIRE_EXCHANGE (the queue on its own topic exchange)."""
-    settings: dict[str, Any] = {}
-    if os.environ.get("WIRE_QUEUE_TYPE"):
-        settings["task_default_queue_type"] = os.environ["WIRE_QUEUE_TYPE"]
-    if os.environ.get("WIRE_EXCHANGE"):
-        from kombu import Exchange, Queue
-        settings["task_queues"] = [Queue(queue, Exchange(os.environ["WIRE_EXCHANGE"], type="topic"),
-                                         routing_key="wire.tasks")]
-    return settings
 
 
 if os.environ.get("WIRE_BROKER"):

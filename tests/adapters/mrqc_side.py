@@ -6,6 +6,7 @@ from typing import Any
 
 from mrqc import Celery
 
+from tests.adapters.wire_env import routing_settings as shared_routing_settings
 from tests.adapters.wire_tasks import register
 
 
@@ -17,16 +18,10 @@ def make_app(broker: str, backend: str, queue: str, **settings: Any) -> Celery:
 
 
 def routing_settings(queue: str) -> dict[str, Any]:
-    """Settings from $WIRE_QUEUE_TYPE (quorum) and $WIRE_EXCHANGE (the queue on its own topic exchange)."""
-    settings: dict[str, Any] = {}
+    """The shared queue settings, plus $WIRE_VISIBILITY (the Redis transport's visibility timeout)."""
+    settings = shared_routing_settings(queue)
     if os.environ.get("WIRE_VISIBILITY"):  # Redis transport: unacknowledged messages come back after this
         settings["broker_transport_options"] = {"visibility_timeout": float(os.environ["WIRE_VISIBILITY"])}
-    if os.environ.get("WIRE_QUEUE_TYPE"):
-        settings["task_default_queue_type"] = os.environ["WIRE_QUEUE_TYPE"]
-    if os.environ.get("WIRE_EXCHANGE"):
-        from kombu import Exchange, Queue
-        settings["task_queues"] = [Queue(queue, Exchange(os.environ["WIRE_EXCHANGE"], type="topic"),
-                                         routing_key="wire.tasks")]
     return settings
 
 
