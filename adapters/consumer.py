@@ -24,7 +24,8 @@ So a worker killed at any point loses nothing: an unacknowledged message is
 redelivered, and one already recorded is acknowledged without a second job.
 
 **Bad messages** (malformed body, unknown content type, refused serializer,
-unknown task, unsupported workflow) are dead-lettered: republished unchanged to
+unknown task, unsupported workflow: a chain step the wire cannot continue, a
+chord with no Redis result backend, ``celery.chord_unlock``) are dead-lettered: republished unchanged to
 ``<queue>.dead`` on the same broker, with headers ``x-mrqc-dead-reason`` and
 ``x-mrqc-dead-queue``, then acknowledged, with one ERROR log line
 ``celery wire: dead-lettered message <id> from <queue>: <reason>``. The
@@ -40,7 +41,9 @@ from typing import TYPE_CHECKING, Any
 import gevent
 from kombu import Connection, Consumer
 
-from .protocol import BadMessage, content_types, decode
+from .chords import CHORD_UNLOCK
+from .protocol import CHORD_META, BadMessage, content_types, decode
+from .results import backend_for
 from .routing import broker_queues, dead_letter_queue
 from .transports.kombu_acks import ack_all
 from .transports.kombu_redis import RedisFetcher
@@ -175,8 +178,15 @@ class WireConsumer:
         try:
             call = decode(message.body, message.headers, message.properties, message.content_type,
                           message.content_encoding, self.accept)
+            if call.name == CHORD_UNLOCK:
+                raise BadMessage("unsupported", f"{CHORD_UNLOCK} is Celery's polling chord join for result "
+                                 "backends that cannot join chords; the wire joins chords in a Redis "
+                                 f"result_backend only (this app's is {self.app.conf.result_backend!r})")
             if self.app.tasks.get(call.name) is None:
                 raise BadMessage("unknown task", f"{call.name!r} is not registered in app {self.app.main!r}")
+            if (call.options.get("meta") or {}).get(CHORD_META) and backend_for(self.app) is None:
+                raise BadMessage("unsupported", "a chord header task needs a Redis result_backend to join its "
+                                 f"chord (this app's is {self.app.conf.result_backend!r})")
             try:
                 return calling.prepare(self.app, call.name, call.args, call.kwargs, task_id=call.task_id,
                                        queue=queue, **call.options)

@@ -14,13 +14,17 @@ the task name, id, args and kwargs, and the call options that
 | other headers | ``headers`` |
 | property ``reply_to`` | ``reply_to`` |
 | body ``[args, kwargs, embed]``: ``callbacks``, ``errbacks`` | ``link``, ``link_error`` |
-| embed ``chain`` (next step last) | folded into ``link``: the next step, whose own ``link`` is the step after it |
+| embed ``chain`` (next step last), tasks only | folded into ``link``: the next step, whose own ``link`` is the step after it |
+| embed ``chain`` holding a chord or a group | ``meta["celery_chain"]``, continued as Celery does when the job succeeds (``mrqc.adapters.chords``) |
+| embed ``chord`` (a chord header task: the body signature) | ``meta["celery_chord"]``, joined by ``mrqc.adapters.chords`` when the job ends |
 
 Protocol 1 (body ``{"task", "id", "args", "kwargs", "eta", "expires", "retries",
-"callbacks", "errbacks", "timelimit", "taskset"}``) maps the same way.
+"callbacks", "errbacks", "timelimit", "taskset", "chord"}``) maps the same way.
 
-An embedded ``chord`` (the message of a chord header task) is refused
-(``BadMessage``): the Celery wire does not join chords yet.
+A chain step that is a group must be the chain's last (Celery makes a group
+followed by a task a chord); a chord step's header members and body must be
+tasks; other step kinds (``chunks``, ``xmap``...) are refused (``BadMessage``,
+kind "unsupported").
 """
 from __future__ import annotations
 
@@ -32,7 +36,13 @@ from typing import Any
 
 from kombu import serialization
 
-__all__ = ("BadMessage", "WireCall", "decode", "encode_body", "STANDARD_HEADERS", "content_types")
+__all__ = ("BadMessage", "WireCall", "decode", "encode_body", "fold_chain", "STANDARD_HEADERS", "content_types",
+           "CHORD_META", "CHAIN_META", "encode_headers", "chord_header")
+
+#: the job ``meta`` key of a chord header task's body signature (read by ``mrqc.adapters.chords``)
+CHORD_META = "celery_chord"
+#: the job ``meta`` key of a ``chain`` embed that holds a chord or a group (continued by ``mrqc.adapters.chords``)
+CHAIN_META = "celery_chain"
 
 #: protocol 2 headers that are not custom headers
 STANDARD_HEADERS = frozenset({"lang", "task", "id", "shadow", "eta", "expires", "group", "group_index", "retries",
@@ -160,19 +170,61 @@ def _time_limits(value: Any, options: dict[str, Any]) -> None:
 
 
 def _workflow(callbacks: Any, errbacks: Any, chain: Any, chord: Any, options: dict[str, Any]) -> None:
+    meta: dict[str, Any] = {}
     if chord:
-        raise BadMessage("unsupported", "chord header messages are not joined by the Celery wire yet")
+        if not isinstance(chord, dict) or not chord.get("task"):
+            raise BadMessage("malformed body", "embed chord must be the chord body's signature")
+        meta[CHORD_META] = chord
     links = list(callbacks or [])
     if chain:
-        links.insert(0, fold_chain(chain))
+        if isinstance(chain, list) and any(isinstance(s, dict) and s.get("subtask_type") for s in chain):
+            check_chain(chain)
+            meta[CHAIN_META] = chain
+        else:
+            links.insert(0, fold_chain(chain))
     if links:
         options["link"] = links
     if errbacks:
         options["link_error"] = list(errbacks)
+    if meta:
+        options["meta"] = meta
+
+
+def check_chain(chain: Any) -> None:
+    """``BadMessage`` unless every step of a ``chain`` embed (next step last) is one the wire continues."""
+    if not isinstance(chain, list) or not all(isinstance(s, dict) and s.get("task") for s in chain):
+        raise BadMessage("malformed body", "embed chain must be a list of task signatures")
+    for position, step in enumerate(chain):
+        kind = step.get("subtask_type")
+        if kind == "chord":
+            chord_header(step)
+        elif kind == "group" and position != 0:
+            raise BadMessage("unsupported", f"chain step {step['task']!r}: a group followed by more steps")
+        elif kind not in (None, "chord", "group"):
+            raise BadMessage("unsupported", f"chain step {step['task']!r} is a {kind}")
+
+
+def chord_header(step: dict[str, Any]) -> tuple[list[dict[str, Any]], str | None, dict[str, Any]]:
+    """A Celery chord signature's header tasks, group id and body (``BadMessage`` if it is not one the
+    wire runs: header members and body must be tasks)."""
+    kwargs = step.get("kwargs") if isinstance(step.get("kwargs"), dict) else {}
+    header, group_id = kwargs.get("header"), (step.get("options") or {}).get("task_id")
+    if isinstance(header, dict):  # Celery writes the header as a group signature
+        group_id = (header.get("options") or {}).get("task_id") or group_id
+        header = (header.get("kwargs") or {}).get("tasks")
+    body = kwargs.get("body")
+    if not isinstance(header, list) or not isinstance(body, dict) or not body.get("task"):
+        raise BadMessage("malformed body", f"{step.get('task')!r}: a chord needs a header and a body")
+    for task in header:
+        if not isinstance(task, dict) or not task.get("task") or task.get("subtask_type"):
+            raise BadMessage("unsupported", f"{step.get('task')!r}: chord header members must be tasks")
+    if body.get("subtask_type"):
+        raise BadMessage("unsupported", f"{step.get('task')!r}: the chord body must be a task")
+    return header, group_id, body
 
 
 def fold_chain(chain: list[dict[str, Any]]) -> dict[str, Any]:
-    """Celery's ``chain`` embed (the next step last) as one signature whose ``link`` holds the rest."""
+    """Celery's ``chain`` embed of tasks only (the next step last) as one signature whose ``link`` holds the rest."""
     if not isinstance(chain, list) or not all(isinstance(s, dict) and s.get("task") for s in chain):
         raise BadMessage("malformed body", "embed chain must be a list of task signatures")
     current: dict[str, Any] | None = None
@@ -190,10 +242,30 @@ def fold_chain(chain: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def encode_body(args: list[Any], kwargs: dict[str, Any], callbacks: Any, errbacks: Any,
-                chain: list[dict[str, Any]] | None) -> tuple[Any, ...]:
-    """A protocol 2 body."""
+                chain: list[dict[str, Any]] | None, chord: dict[str, Any] | None = None) -> tuple[Any, ...]:
+    """A protocol 2 body (``chord``: a chord header task's body signature)."""
     return (list(args), kwargs, {"callbacks": callbacks or None, "errbacks": errbacks or None,
-                                 "chain": chain or None, "chord": None})
+                                 "chain": chain or None, "chord": chord or None})
+
+
+def encode_headers(name: str, task_id: str, meta: dict[str, Any], args: list[Any],
+                   kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Protocol 2 headers of a call (``meta``: the record meta ``mrqc.calling.prepare`` built)."""
+    import datetime
+
+    def iso(value: Any) -> str | None:
+        if value is None:
+            return None
+        return datetime.datetime.fromtimestamp(float(value), tz=datetime.timezone.utc).isoformat()
+
+    headers = {"lang": "py", "task": name, "id": task_id, "shadow": meta.get("shadow"), "eta": iso(meta.get("eta")),
+               "expires": iso(meta.get("expires")), "group": meta.get("group_id"),
+               "group_index": meta.get("group_index"), "retries": meta.get("retries") or 0,
+               "timelimit": meta.get("timelimit", [None, None]), "root_id": meta.get("root_id"),
+               "parent_id": meta.get("parent_id"), "argsrepr": repr(tuple(args)), "kwargsrepr": repr(kwargs),
+               "origin": origin(), "ignore_result": bool(meta.get("ignore_result"))}
+    headers.update(meta.get("headers") or {})
+    return headers
 
 
 def origin() -> str:

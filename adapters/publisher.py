@@ -13,19 +13,31 @@ the queue's exchange and routing key as Celery declares them
 (``park=True``), then sends the first step with ``chain_next``. Over the wire
 the parked steps are held here (per thread, until the first step is sent)
 and become the first message's ``chain`` embed, next step last, as Celery
-writes it. Chords and groups inside a chain, and chord headers, cannot be
-written this way: ``UnsupportedOption`` says so.
+writes it. A chord step becomes Celery's ``celery.chord`` signature (its
+header a ``celery.group``), the steps after it following it in the embed; a
+group, last in a chain, a ``celery.group`` signature.
+
+**Chords.** mrqc's ``chord`` parks its body, then sends each header task with
+``meta["chord"]``. Over the wire the body becomes the ``chord`` embed of every
+header message (``mrqc.adapters.chords.body_signature``: in the header's
+group, the chain steps after the chord in its ``chain`` option), the header
+messages carry ``group`` and ``group_index``, and the chord's size is written
+to the Redis result backend before the first one is sent, as Celery's
+publisher does. So Celery workers, mrqc wire workers or both join it. With no
+Redis ``result_backend`` a chord raises ``UnsupportedOption``.
 """
 from __future__ import annotations
 
 import logging
 import threading
+import uuid
 from typing import TYPE_CHECKING, Any
 
 from kombu import Connection
 from kombu.pools import producers
 
-from .protocol import encode_body
+from .chords import body_signature, chord_backend, chord_expires, chord_signature
+from .protocol import chord_header, encode_body, encode_headers
 from .routing import broker_queue
 
 if TYPE_CHECKING:
@@ -47,17 +59,17 @@ class Publisher:
         self._parked = threading.local()
 
     def publish(self, call: "PreparedCall", headers: dict[str, Any]) -> None:
-        """Send ``call`` as a Celery message (or hold it, if it is a parked chain step)."""
-        from mrqc.exceptions import UnsupportedOption
+        """Send ``call`` as a Celery message (or hold it, if it is a parked chain step or chord body)."""
         parked = self._held()
         if call.options.get("park"):
             parked[call.task_id] = call
             return
-        if call.meta.get("chord"):
-            raise UnsupportedOption("chords are not published over the Celery wire yet; run them with "
-                                    "celery_wire off")
-        chain = self._chain(call.meta.get("chain_next"), parked)
-        body = encode_body(call.args, call.kwargs, call.meta.get("link"), call.meta.get("link_error"), chain)
+        chord = self._chord_body(call.meta["chord"], parked) if call.meta.get("chord") else None
+        self._publish(call, headers, self._chain(call.meta.get("chain_next"), parked), chord)
+
+    def _publish(self, call: "PreparedCall", headers: dict[str, Any], chain: list[dict[str, Any]] | None,
+                 chord: dict[str, Any] | None) -> None:
+        body = encode_body(call.args, call.kwargs, call.meta.get("link"), call.meta.get("link_error"), chain, chord)
         queue = broker_queue(self.app, call.queue)
         with producers[self.connection].acquire(block=True) as producer:
             producer.publish(body, exchange=queue.exchange, routing_key=queue.routing_key, declare=[queue],
@@ -70,20 +82,115 @@ class Publisher:
             held = self._parked.calls = {}
         return held
 
+    def _chord_body(self, chord: dict[str, Any], parked: dict[str, "PreparedCall"]) -> dict[str, Any]:
+        """The ``chord`` embed of a header message (the body's signature; built, and the chord's size
+        written, at the first header message)."""
+        from mrqc.exceptions import UnsupportedOption
+        bodies = getattr(self._parked, "bodies", None)
+        if bodies is None:
+            bodies = self._parked.bodies = {}
+        group_id, size, index = chord["id"], int(chord["size"]), int(chord["index"])
+        sig = bodies.get(group_id)
+        if sig is None:
+            body = parked.pop(chord["body_id"], None)
+            if body is None:
+                raise UnsupportedOption(f"chord {group_id}: its body was not created in this process; over the "
+                                        "Celery wire a chord is published whole (chord(...).apply_async())")
+            backend = chord_backend(self.app, f"chord {group_id}")
+            chain = self._chain(body.meta.get("chain_next"), parked)
+            sig = bodies[group_id] = body_signature(_signature(body, bool(chord.get("body_immutable"))), group_id,
+                                                    chain)
+            backend.set_chord_size(group_id, size, chord_expires(self.app))
+        if index >= size - 1:
+            bodies.pop(group_id, None)
+        return sig
+
     def _chain(self, desc: Any, parked: dict[str, "PreparedCall"]) -> list[dict[str, Any]] | None:
+        """The ``chain`` embed of a chain's first message, from mrqc's ``chain_next`` descriptors."""
         from mrqc.exceptions import UnsupportedOption
         steps: list[dict[str, Any]] = []
         while desc:
-            if desc.get("kind") != "task" or desc.get("id") not in parked:
-                raise UnsupportedOption("over the Celery wire a chain may hold only tasks (no group or chord)")
+            kind = desc.get("kind")
+            if kind == "group":
+                steps.append(dict(desc["group"]))
+                break
+            if kind == "chord":
+                body = parked.pop(desc.get("body_id"), None)
+                if body is None:
+                    raise UnsupportedOption("over the Celery wire a chain's chord body must be created with it")
+                steps.append(chord_signature(list(desc["header"]), desc["group_id"],
+                                             body_signature(_signature(body, bool(desc.get("body_immutable"))),
+                                                            desc["group_id"], None)))
+                desc = body.meta.get("chain_next")
+                continue
+            if kind != "task" or desc.get("id") not in parked:
+                raise UnsupportedOption(f"over the Celery wire a chain step must be a task, a chord or a final "
+                                        f"group (got {kind!r})")
             step = parked.pop(desc["id"])
             steps.append(_signature(step, bool(desc.get("immutable"))))
             desc = step.meta.get("chain_next")
         steps.reverse()  # Celery pops the next step from the end
         return steps or None
 
+    # --- Celery's canvas, applied from its signature dicts (a wire worker continuing a workflow) ---
+
+    def send_signature(self, sig: dict[str, Any], args: Any = (), chain: list[dict[str, Any]] | None = None,
+                       parent_id: str | None = None, root_id: str | None = None) -> None:
+        """Apply Celery signature ``sig`` as Celery's canvas does: ``args`` (the previous result) first,
+        ``chain`` (the steps after it, next last) carried on; a task, a chord or a group."""
+        from mrqc.exceptions import UnsupportedOption
+        kind = sig.get("subtask_type")
+        if kind == "chord":
+            self._send_chord(sig, args, chain, parent_id, root_id)
+        elif kind == "group":
+            if chain:
+                raise UnsupportedOption("a group followed by more chain steps (Celery makes it a chord)")
+            group_id = (sig.get("options") or {}).get("task_id") or str(uuid.uuid4())
+            for index, member in enumerate((sig.get("kwargs") or {}).get("tasks") or ()):
+                self._send_task(member, args, None, parent_id, root_id, group=(group_id, index))
+        elif kind:
+            raise UnsupportedOption(f"{sig.get('task')!r}: a {kind} is not applied over the Celery wire")
+        else:
+            self._send_task(sig, args, chain, parent_id, root_id)
+
+    def _send_chord(self, sig: dict[str, Any], args: Any, chain: list[dict[str, Any]] | None,
+                    parent_id: str | None, root_id: str | None) -> None:
+        header, group_id, body = chord_header(sig)
+        group_id = group_id or str(uuid.uuid4())
+        body_chain = list(chain or ()) or None
+        body_sig = body_signature(body, group_id, body_chain)
+        if not header:  # Celery: an empty header calls the body at once with []
+            self._send_task(body_sig, ([],), body_chain, parent_id, root_id)
+            return
+        chord_backend(self.app, f"chord {group_id}").set_chord_size(group_id, len(header), chord_expires(self.app))
+        for index, member in enumerate(header):
+            self._send_task(member, args, None, parent_id, root_id, group=(group_id, index), chord=body_sig)
+
+    def _send_task(self, sig: dict[str, Any], args: Any, chain: list[dict[str, Any]] | None, parent_id: str | None,
+                   root_id: str | None, group: tuple[str, int] | None = None,
+                   chord: dict[str, Any] | None = None) -> None:
+        from mrqc import calling
+        opts = dict(sig.get("options") or {})
+        call_args = list(sig.get("args") or ())
+        if args and not sig.get("immutable"):
+            call_args = list(args) + call_args
+        chain = chain if chain is not None else opts.get("chain")
+        options = {k: opts[k] for k in _SIGNATURE_OPTIONS if opts.get(k) is not None}
+        if group is not None:
+            options["group_id"], options["group_index"] = group
+        options["parent_id"] = parent_id or opts.get("parent_id")
+        options["root_id"] = root_id or opts.get("root_id")
+        call = calling.prepare(self.app, sig["task"], call_args, sig.get("kwargs") or {}, **options)
+        self._publish(call, encode_headers(call.name, call.task_id, call.meta, call.args, call.kwargs), chain, chord)
+
     def close(self) -> None:
         self.connection.release()
+
+
+#: the options of a Celery signature that become the options of its call
+_SIGNATURE_OPTIONS = ("task_id", "link", "link_error", "group_id", "group_index", "queue", "routing_key", "expires",
+                      "countdown", "eta", "time_limit", "soft_time_limit", "shadow", "headers", "ignore_result",
+                      "reply_to", "retries")
 
 
 def _signature(call: "PreparedCall", immutable: bool) -> dict[str, Any]:

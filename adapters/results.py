@@ -62,18 +62,39 @@ def backend_for(app: "Celery") -> CeleryRedisBackend | None:
 
 
 def encode_exception(exc: BaseException | None, stored: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Celery's JSON form of an exception (``BaseBackend.prepare_exception``)."""
+    """Celery's JSON form of an exception (``BaseBackend.prepare_exception``).
+
+    mrqc's own copies of Celery's exceptions (``mrqc.exceptions.ChordError``...)
+    are written as Celery's (``celery.exceptions``), so Celery clients re-raise
+    their own class; ``WireResults`` maps them back for mrqc clients."""
     if stored:
-        return {k: stored[k] for k in ("exc_type", "exc_message", "exc_module") if k in stored}
-    if exc is None:
-        exc = Exception("task failed")
-    cls = type(exc)
-    args = list(exc.args)
-    try:
-        serialization.dumps_checked(args, "exception args")
-    except Exception:
-        args = [str(a) for a in exc.args]
-    return {"exc_type": cls.__qualname__, "exc_message": args, "exc_module": cls.__module__}
+        encoded = {k: stored[k] for k in ("exc_type", "exc_message", "exc_module") if k in stored}
+    else:
+        if exc is None:
+            exc = Exception("task failed")
+        cls = type(exc)
+        args = list(exc.args)
+        try:
+            serialization.dumps_checked(args, "exception args")
+        except Exception:
+            args = [str(a) for a in exc.args]
+        encoded = {"exc_type": cls.__qualname__, "exc_message": args, "exc_module": cls.__module__}
+    if encoded.get("exc_module") == "mrqc.exceptions" and encoded.get("exc_type") not in _MRQC_ONLY:
+        encoded["exc_module"] = "celery.exceptions"
+    return encoded
+
+
+#: names of ``mrqc.exceptions`` that Celery's ``celery.exceptions`` does not have
+_MRQC_ONLY = frozenset({"IgnoreInterrupt", "RevokedInterrupt", "UnsupportedOption"})
+
+
+def _mrqc_module(module: Any, name: Any) -> Any:
+    """``celery.exceptions`` -> ``mrqc.exceptions`` for the names mrqc re-exports (its clients catch those)."""
+    if module == "celery.exceptions":
+        import mrqc.exceptions
+        if isinstance(getattr(mrqc.exceptions, str(name), None), type):
+            return "mrqc.exceptions"
+    return module
 
 
 def celery_meta(task_id: str, state: str, result: Any, traceback: str | None = None,
@@ -97,32 +118,41 @@ class CeleryResultWriter(middleware.Middleware):
         return self._backend
 
     def after_perform(self, job: "RunningJob", status: str, result: Any, exc: BaseException | None) -> None:
-        state = _STATES.get(JobStatus(status)) if status in JobStatus._value2member_map_ else None
+        outcome = celery_outcome(self.app, job, status, result, exc)
         backend = self.backend()
-        if state is None or backend is None or self.app.tasks.get(job.task_path) is None:
+        if outcome is None or backend is None:
             return
+        state, value, trace = outcome
         meta = job.data.get("meta") if isinstance(job.data.get("meta"), dict) else {}
         if state == "SUCCESS" and (meta.get("ignore_result") or self.app.tasks[job.task_path].ignore_result):
             return
-        fields = job.finish_fields
-        children = _json(fields.get("children")) or []
-        trace = None
-        if state == "SUCCESS":
-            value = result
-        elif state == "REVOKED":
-            value = {"exc_type": "TaskRevokedError", "exc_message": ["revoked"],
-                     "exc_module": "celery.exceptions"}
-        else:
-            value = encode_exception(exc, _json(fields.get("exc_info")))
-            if status == JobStatus.TIMEOUT and not _json(fields.get("exc_info")):
-                value = {"exc_type": "TimeLimitExceeded", "exc_message": [str(exc or "")],
-                         "exc_module": "billiard.exceptions"}
-            trace = "".join(tb.format_exception(type(exc), exc, exc.__traceback__)) if exc is not None else None
+        children = _json(job.finish_fields.get("children")) or []
         expires = self.app.conf.seconds("result_expires") or DEFAULT_EXPIRES
         try:
             backend.store(job.id, celery_meta(job.id, state, value, trace, children), int(expires))
         except Exception as error:  # the job's own record is written anyway; say what Celery clients miss
             logger.error("celery wire: result of %s not written to the result backend: %s", job.id, error)
+
+
+def celery_outcome(app: "Celery", job: "RunningJob", status: str, result: Any,
+                   exc: BaseException | None) -> tuple[str, Any, str | None] | None:
+    """``(state, result, traceback)`` as Celery's backend encodes a finished task of ``app``, or None
+    (not a Celery task of the app, or not over: the table in the module docstring)."""
+    state = _STATES.get(JobStatus(status)) if status in JobStatus._value2member_map_ else None
+    if state is None or app.tasks.get(job.task_path) is None:
+        return None
+    stored = _json(job.finish_fields.get("exc_info"))
+    if state == "SUCCESS":
+        return state, result, None
+    if state == "REVOKED":
+        return state, {"exc_type": "TaskRevokedError", "exc_message": ["revoked"],
+                       "exc_module": "celery.exceptions"}, None
+    value = encode_exception(exc, stored)
+    if status == JobStatus.TIMEOUT and not stored:
+        value = {"exc_type": "TimeLimitExceeded", "exc_message": [str(exc or "")],
+                 "exc_module": "billiard.exceptions"}
+    trace = "".join(tb.format_exception(type(exc), exc, exc.__traceback__)) if exc is not None else None
+    return state, value, trace
 
 
 def _json(value: Any) -> Any:
@@ -153,7 +183,8 @@ class WireResults:
             record["result"] = result
         elif isinstance(result, dict) and result.get("exc_type"):
             message = result.get("exc_message")
-            record["exc_info"] = {"exc_type": result["exc_type"], "exc_module": result.get("exc_module", "builtins"),
+            module = _mrqc_module(result.get("exc_module", "builtins"), result["exc_type"])
+            record["exc_info"] = {"exc_type": result["exc_type"], "exc_module": module,
                                   "exc_message": message if isinstance(message, list) else [message]}
         else:
             record["celery_meta"] = result

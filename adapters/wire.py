@@ -7,7 +7,8 @@ or ``mrqc worker -A proj --celery-wire``. Then:
   at ``worker_start`` it adds the consumer service (``WireConsumer``: Celery
   messages on the app's broker become mrqc jobs) and, after each job, writes
   the result in Celery's format to a Redis ``result_backend``
-  (``CeleryResultWriter``);
+  (``CeleryResultWriter``) and, for a chord header task, joins its chord
+  there as Celery does (``mrqc.adapters.chords``);
 * the app's calls (``.delay``, ``apply_async``, ``send_task``, chains) are
   published as Celery messages (``publisher(app)``, used by ``mrqc.calling``);
 * the app's ``AsyncResult`` reads Celery's result keys (``results(app)``, used
@@ -45,9 +46,11 @@ class WireMiddleware(middleware.Middleware):
     """The wire on a worker's runtime: the consumer service and the Celery-format result writer."""
 
     def __init__(self, app: "Celery") -> None:
+        from .chords import ChordJoiner
         from .results import CeleryResultWriter
         self.app = app
         self.writer = CeleryResultWriter(app)
+        self.chords = ChordJoiner(app)
         self.consumer: Any = None
 
     def worker_start(self, worker: "Worker") -> None:
@@ -56,7 +59,10 @@ class WireMiddleware(middleware.Middleware):
         worker.add_service(self.consumer.run)
 
     def after_perform(self, job: "RunningJob", status: str, result: Any, exc: BaseException | None) -> None:
-        self.writer.after_perform(job, status, result, exc)
+        self.writer.after_perform(job, status, result, exc)  # the part's result first, as Celery stores it
+        self.chords.part_ended(job, status, result, exc)
+        from .chords import continue_chain
+        continue_chain(self.app, job, status, result)
 
 
 def attach(app: "Celery", runtime: "Runtime") -> None:

@@ -13,7 +13,7 @@ import subprocess
 import sys
 import tempfile
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
 import pytest
@@ -43,6 +43,8 @@ class Wire:
     runs_key: str
     redis_url: str
     prefix: str
+    #: other broker queues a test made (deleted after it, with the queue and its dead letters)
+    extra_queues: list[str] = field(default_factory=list)
 
     def env(self, **extra: str) -> dict[str, str]:
         env = {"WIRE_BROKER": self.broker, "WIRE_BACKEND": self.backend, "WIRE_QUEUE": self.queue,
@@ -80,7 +82,7 @@ def _cleanup(w: Wire) -> None:
     try:
         with Connection(w.broker) as conn:
             channel = conn.channel()
-            for name in (w.queue, w.queue + ".dead"):
+            for name in (w.queue, w.queue + ".dead", *w.extra_queues):
                 try:
                     channel.queue_delete(name)
                 except Exception:

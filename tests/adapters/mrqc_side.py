@@ -11,7 +11,7 @@ from tests.adapters.wire_tasks import register
 
 
 def make_app(broker: str, backend: str, queue: str, **settings: Any) -> Celery:
-    app = Celery("wire-mrqc", broker=broker, backend=backend, celery_wire=True, set_as_current=False,
+    app = Celery("wire-mrqc", broker=broker, backend=backend or None, celery_wire=True, set_as_current=False,
                  task_default_queue=queue, worker_concurrency=10, **settings)
     app.wire_tasks = register(app.task)
     return app

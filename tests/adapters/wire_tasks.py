@@ -55,4 +55,17 @@ def register(task: Callable[..., Any]) -> dict[str, Any]:
     def spawn() -> str:
         return add.delay(1, 2).id
 
-    return {"add": add, "fail": fail, "record": record, "where": where, "spawn": spawn}
+    @task(name="wire.total")
+    def total(values: list[int], key: str | None = None) -> int:
+        """A chord body: the sum of the header's results (each run appended to ``key`` as ``total:<sum>``)."""
+        if key:
+            _runs().rpush(key, f"total:{sum(values)}")
+        return sum(values)
+
+    @task(name="wire.mark")
+    def mark(key: str) -> None:
+        """An errback (one parameter: sent as a task): appends ``errback`` to ``key``."""
+        _runs().rpush(key, "errback")
+
+    return {"add": add, "fail": fail, "record": record, "where": where, "spawn": spawn, "total": total,
+            "mark": mark}
