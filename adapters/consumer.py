@@ -121,7 +121,8 @@ class WireConsumer:
     def _take_from_redis(self, url: str, channel: Any, options: dict[str, Any]) -> None:
         """kombu's Redis transport, taken in batches with no loss window (``transports.kombu_redis``)."""
         import orjson
-        fetcher = RedisFetcher(url, float(options.get("visibility_timeout") or 3600))
+        fetcher = RedisFetcher(url, float(options.get("visibility_timeout") or 3600),
+                               str(options.get("global_keyprefix") or ""))
         self._ack = lambda messages: fetcher.ack([m.delivery_tag for m in messages])
         for queue in broker_queues(self.app, self.worker.queues):
             queue(channel).declare()  # the exchange binding kombu's restore looks up

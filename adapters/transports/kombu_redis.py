@@ -17,7 +17,11 @@ messages at once, writing exactly what kombu writes, so kombu's own restore
 than ``visibility_timeout`` seconds ago (kombu's ``restore_by_tag``, one WATCH
 transaction per message). kombu's ``restore_visible`` is not used: under
 gevent it restores every unacknowledged message, including those that live
-Celery workers hold. ``global_keyprefix`` is not supported here.
+Celery workers hold.
+
+kombu's ``global_keyprefix`` transport option is honoured: every key above
+is read and written under the prefix, as kombu's ``PrefixedStrictRedis``
+does, so Celery workers and clients with the same option share them.
 """
 from __future__ import annotations
 
@@ -65,19 +69,20 @@ return out
 class RedisFetcher:
     """Batch taker of one kombu Redis broker (``broker_url``)."""
 
-    unacked_key = "unacked"
-    unacked_index_key = "unacked_index"
-
-    def __init__(self, url: str, visibility_timeout: float = 3600.0) -> None:
+    def __init__(self, url: str, visibility_timeout: float = 3600.0, global_keyprefix: str = "") -> None:
         self.client = redis.Redis.from_url(url)
         self.visibility_timeout = float(visibility_timeout)
+        self.prefix = str(global_keyprefix or "")
+        self.unacked_key = self.prefix + "unacked"
+        self.unacked_index_key = self.prefix + "unacked_index"
         self._fetch = self.client.register_script(_FETCH)
 
     def fetch(self, queue: str, count: int) -> list[bytes]:
         """Up to ``count`` raw payloads of ``queue``, each recorded as unacknowledged in the same step.
 
         A payload with no delivery tag (not kombu's) is taken without a record: the caller dead-letters it."""
-        keys = [self.unacked_key, self.unacked_index_key, queue] + [f"{queue}{_SEP}{p}" for p in PRIORITY_STEPS[1:]]
+        lists = [queue] + [f"{queue}{_SEP}{p}" for p in PRIORITY_STEPS[1:]]
+        keys = [self.unacked_key, self.unacked_index_key] + [self.prefix + name for name in lists]
         return list(self._fetch(keys=keys, args=[int(count), time.time()]))
 
     def ack(self, tags: Sequence[str]) -> None:
@@ -93,8 +98,10 @@ class RedisFetcher:
         """Put back (kombu's ``qos.restore_by_tag``) messages taken over ``visibility_timeout`` s ago."""
         ceil = time.time() - self.visibility_timeout
         tags = self.client.zrangebyscore(self.unacked_index_key, 0, ceil, start=0, num=limit)
+        # kombu's own (prefixing) client when there is a prefix: restore_by_tag names keys without it
+        client = None if self.prefix else self.client
         for tag in tags:
-            qos.restore_by_tag(tag.decode() if isinstance(tag, bytes) else tag, client=self.client)
+            qos.restore_by_tag(tag.decode() if isinstance(tag, bytes) else tag, client=client)
         return len(tags)
 
     def close(self) -> None:

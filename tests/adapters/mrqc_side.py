@@ -21,7 +21,7 @@ def routing_settings(queue: str) -> dict[str, Any]:
     """The shared queue settings, plus $WIRE_VISIBILITY (the Redis transport's visibility timeout)."""
     settings = shared_routing_settings(queue)
     if os.environ.get("WIRE_VISIBILITY"):  # Redis transport: unacknowledged messages come back after this
-        settings["broker_transport_options"] = {"visibility_timeout": float(os.environ["WIRE_VISIBILITY"])}
+        settings.setdefault("broker_transport_options", {})["visibility_timeout"] = float(os.environ["WIRE_VISIBILITY"])
     return settings
 
 

@@ -6,8 +6,11 @@ from typing import Any
 
 
 def routing_settings(queue: str) -> dict[str, Any]:
-    """Settings from $WIRE_QUEUE_TYPE (quorum) and $WIRE_EXCHANGE (the queue on its own topic exchange)."""
+    """Settings from $WIRE_QUEUE_TYPE (quorum), $WIRE_EXCHANGE (the queue on its own topic exchange) and
+    $WIRE_KEYPREFIX (kombu's ``global_keyprefix`` on a Redis broker)."""
     settings: dict[str, Any] = {}
+    if os.environ.get("WIRE_KEYPREFIX"):
+        settings["broker_transport_options"] = {"global_keyprefix": os.environ["WIRE_KEYPREFIX"]}
     if os.environ.get("WIRE_QUEUE_TYPE"):
         settings["task_default_queue_type"] = os.environ["WIRE_QUEUE_TYPE"]
     if os.environ.get("WIRE_EXCHANGE"):
