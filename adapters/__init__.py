@@ -10,6 +10,7 @@ running Celery fleet through kombu, both directions, on RabbitMQ and Redis:
 | ``consumer`` | the worker service: messages -> mrqc jobs, ack after record, dead letters |
 | ``publisher`` | mrqc calls -> Celery messages |
 | ``results`` | Celery's result-backend format, written after each job and read by ``AsyncResult`` |
+| ``chords`` | chords joined in Celery's Redis backend as Celery joins them; chains holding chords or groups |
 | ``routing`` | queues, exchanges and routing keys as Celery declares them |
 | ``transports`` | the only code here that talks to Redis/RabbitMQ directly (Celery's keys and queues) |
 

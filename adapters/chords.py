@@ -1,4 +1,5 @@
-"""Chords over the Celery wire, both ways, joined in Celery's Redis result backend.
+"""Chords over the Celery wire, both ways, joined in Celery's Redis result backend; and the chains
+that hold them.
 
 Celery joins a chord in its Redis result backend (``RedisBackend.on_chord_part_return``):
 the publisher writes the header's size, each header task that ends adds its
@@ -23,6 +24,11 @@ results (over the wire: a Celery worker or an mrqc worker runs it).
 puts in a message (``mrqc.adapters.publisher`` uses them): each header message
 carries the body in its ``chord`` embed, with the header's ``group`` and
 ``group_index``, and the chord's size is written before the header is sent.
+
+**Chains holding a chord or a group** (a consumed message whose ``chain``
+embed has one, kept in ``meta["celery_chain"]``): when the job succeeds,
+``continue_chain`` applies the next step with its result and the rest of the
+chain, as Celery's tracer does (``Publisher.send_signature``).
 
 A chord needs a Redis ``result_backend``: Celery joins it there. With another
 backend (``rpc://``, none) Celery polls with ``celery.chord_unlock``, which the

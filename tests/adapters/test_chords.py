@@ -142,3 +142,32 @@ def test_without_a_redis_result_backend_chords_are_refused_loudly(wire, procs, m
     app = mrqc_side.make_app(wire.broker, "", wire.queue)
     with pytest.raises(UnsupportedOption, match="need a Redis result_backend"):
         mrqc_chord([app.wire_tasks["add"].s(1, 1)], app.wire_tasks["total"].s())()
+
+
+@pytest.mark.parametrize("wire", ["redis"], indirect=True)  # the result backend's keys only: no broker
+def test_a_part_counts_once_and_a_late_copy_after_the_join_changes_nothing(wire):
+    import uuid
+
+    from kombu.utils.json import dumps
+
+    from mrqc.adapters.transports.celery_redis import CeleryRedisBackend
+    backend, group_id = CeleryRedisBackend(wire.backend), f"{wire.prefix}chord-{uuid.uuid4().hex}"
+
+    def part(task_id, index, value, token):
+        return backend.chord_part(group_id, task_id, index, dumps([1, task_id, "SUCCESS", value]), True,
+                                  60, 60, 10, token)
+
+    try:
+        backend.set_chord_size(group_id, 2, 60)
+        assert (part("a", 0, 1, "t1").ready, part("a", 0, 99, "t2").ready) == (1, 1)  # a rerun of part 0
+        last = part("b", 1, 2, "t3")
+        assert last.complete and last.total == 2
+        assert not part("b", 1, 2, "t4").complete  # a copy of the last part does not claim the join again
+        assert [p[3] for p in backend.chord_parts(group_id, True)] == [1, 2]  # the first run's value, in order
+        assert backend.renew_claim(group_id, "t3", 10) and not backend.renew_claim(group_id, "t4", 10)
+        assert backend.chord_done(group_id, "t3", 60)
+        assert part("a", 0, 1, "t5").joined_already  # after the join: nothing is recreated
+        assert _chord_keys(wire, group_id)[0] == []
+    finally:
+        redis_lib.Redis.from_url(wire.backend).delete(*(backend.group_key(group_id, "." + s) for s in "jtsdc"))
+        backend.close()
