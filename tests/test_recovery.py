@@ -55,8 +55,12 @@ def test_job_of_a_sigkilled_worker_is_finished_by_another(fast_recovery, runtime
     assert runtime.store.client.zscore(runtime.keys.workers, doomed_id) is None
     assert not runtime.store.client.exists(runtime.keys.inflight(doomed_id))
     # The recovery was reported to the metric hook.
-    metrics = [json.loads(m) for m in runtime.store.client.lrange(runtime.config.redis_prefix + "test:recovery-metrics", 0, -1)]
-    assert {"name": "recovery.requeued", "incr": 1, "reason": "lost"} in metrics
+    # The recovery pass reports after all its steps, so the rescued job can finish first: wait for the report.
+    def recovery_metrics():
+        key = runtime.config.redis_prefix + "test:recovery-metrics"
+        return [json.loads(m) for m in runtime.store.client.lrange(key, 0, -1)]
+    wait_for(lambda: {"name": "recovery.requeued", "incr": 1, "reason": "lost"} in recovery_metrics(), timeout=10,
+             message="the recovery.requeued metric")
 
 
 def test_sigterm_interrupted_job_is_requeued_and_completed(fast_recovery, runtime, start_worker):
