@@ -33,6 +33,10 @@ def test_countdown_goes_to_the_scheduled_set_and_is_acknowledged(wire, procs, ce
     job = Job(result.id, mrqc_client.runtime)
     wait_for(lambda: job.exists, timeout=30, message="the countdown job recorded")
     assert job.fetch().status == "queued" and job.data["meta"]["eta"] > 0
+    # A message is acknowledged right after its round is recorded; once a later message's job is recorded,
+    # the first round's acknowledgement has been sent (rounds run one after another).
+    later = celery_client.wire_tasks["add"].apply_async((6, 7), countdown=3600)
+    wait_for(lambda: Job(later.id, mrqc_client.runtime).exists, timeout=30, message="the later job recorded")
     worker.kill()  # acknowledged already: the broker does not give the message back
     assert not broker_holds(wire, result.id)
     soon = celery_client.wire_tasks["add"].apply_async((1, 1), countdown=1)
