@@ -60,6 +60,13 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in [
     Setting("max_time", "float", 0, "A worker exits after this many seconds (0: no limit).", 0),
     Setting("max_memory", "int", 0, "A worker exits gracefully above this RSS in MB (0: no limit).", 0),
     Setting("burst", "bool", False, "Drain the queues, then exit."),
+    # How a worker reads SIGTERM/SIGINT/SIGQUIT: docs/worker.md, "Stopping" (mrqcore.worker).
+    Setting("shutdown_signals", "str", "mrq",
+            "'mrq': SIGTERM interrupts running jobs (they are requeued), SIGINT finishes them; 'celery' "
+            "(set by `mrqc worker -A`): SIGTERM and SIGINT finish them (warm), SIGQUIT interrupts them (cold)."),
+    Setting("soft_shutdown_timeout", "float", 0,
+            "'celery' signals: seconds a cold shutdown (SIGQUIT, second SIGINT) lets running jobs finish "
+            "before interrupting and requeueing them (0: at once).", 0),
     Setting("dequeue_batch", "int", 0, "Jobs fetched per dequeue round trip (0: as many as free greenlets).", 0),
     Setting("poll_interval", "float", 1.0, "Seconds an idle worker waits for a wake-up before it looks again.", 0.01),
     Setting("heartbeat_interval", "float", 5.0, "Seconds between worker heartbeats.", 0.05),
@@ -101,6 +108,9 @@ ALIASES: dict[str, str] = {
     "default_job_retry_delay": "retry_delay",
     "redis_prefix": "redis_prefix",
 }
+
+#: settings that take one of a few words
+CHOICES: dict[str, tuple[str, ...]] = {"shutdown_signals": ("mrq", "celery")}
 
 TASK_SETTINGS = ("queue", "timeout", "result_ttl", "abort_ttl", "cancel_ttl", "default_ttl",
                  "max_retries", "retry_delay", "max_concurrency")
@@ -181,6 +191,7 @@ class Config:
             self._values[k] = v
         self.source = source
         self._validate_tasks()
+        self._validate_choices()
 
     def __getattr__(self, name: str) -> Any:
         try:
@@ -218,6 +229,13 @@ class Config:
     def _validate_tasks(self) -> None:
         for path, conf in self._values["tasks"].items():
             check_entry("tasks", path, conf, TASK_SETTINGS)
+
+    def _validate_choices(self) -> None:
+        for name, allowed in CHOICES.items():
+            value = self._values[name]
+            if value not in allowed:
+                raise ConfigError(name, f"must be one of {', '.join(map(repr, allowed))}, got {value!r}"
+                                        f"{_suggest(str(value), allowed)}")
 
     @classmethod
     def load(cls, config_file: str | None = None, env: Mapping[str, str] | None = None,
