@@ -22,6 +22,13 @@ Due times are absolute, so every scheduler computes the same ones:
   Monday) or ``monthday`` (1-31; months without that day are skipped);
 * ``cron``: the spec's times in UTC (``croniter``).
 
+``timezone`` (an IANA name, e.g. ``"Europe/Paris"``) makes an entry's
+``cron`` or ``dailytime`` wall-clock times in that zone (``zoneinfo``), with
+daylight saving time read as Celery beat reads it: a time that does not exist
+on the day clocks go forward (02:30 when 02:00 jumps to 03:00) runs at the
+instant it would have been without the jump (03:30 summer time); a time that
+exists twice when clocks go back runs once, at its first occurrence.
+
 Missed runs: a tick queues only the latest due time not yet queued, so a
 scheduler back after a long stop queues one catch-up run, not one per missed
 period. An entry no scheduler has seen yet runs at once (MRQ's behaviour),
@@ -40,6 +47,7 @@ import math
 import threading
 import time
 import uuid
+import zoneinfo
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -53,10 +61,13 @@ logger = logging.getLogger("mrqc.scheduler")
 
 SETTING = "scheduler_tasks"
 ENTRY_KEYS = ("path", "params", "queue", "name", "interval", "dailytime", "weekday", "monthday",
-              "cron", "catch_up")
+              "cron", "catch_up", "timezone")
 TIMINGS = ("interval", "dailytime", "cron")
 _DAY = 86400
 _JOB_ID_NAMESPACE = uuid.UUID("7f0c1b52-3d55-4c55-9a64-5b0f8e7a2c11")
+#: more than any UTC offset change (DST, a zone's redefinition): how far wall-clock order and
+#: instant order can disagree around a transition
+_SHIFT = dt.timedelta(hours=3)
 
 
 @dataclass(frozen=True)
@@ -79,6 +90,8 @@ class ScheduleEntry:
     cron: str | None = None
     name: str | None = None
     catch_up: bool = True
+    #: IANA zone of ``cron``/``dailytime`` wall-clock times (None: UTC)
+    timezone: str | None = None
 
     # --- construction -------------------------------------------------------------
 
@@ -135,6 +148,11 @@ class ScheduleEntry:
             values[key] = value
         if "weekday" in values and "monthday" in values:
             raise bad("monthday", "cannot be combined with 'weekday'")
+        zone = raw.get("timezone")
+        if zone is not None:
+            values["timezone"] = _parse_timezone(zone, bad)
+            if "interval" in values:
+                raise bad("timezone", "applies to 'cron' and 'dailytime' (an interval is the same in every zone)")
         return cls(path=path, params=dict(params), queue=raw.get("queue"), name=raw.get("name"),
                    catch_up=catch_up, **values)
 
@@ -148,6 +166,8 @@ class ScheduleEntry:
         spec = {"path": self.path, "params": self.params, "queue": self.queue, "interval": self.interval,
                 "dailytime": self.dailytime, "weekday": self.weekday, "monthday": self.monthday,
                 "cron": self.cron}
+        if self.timezone is not None:  # only when set: ids of existing entries do not change
+            spec["timezone"] = self.timezone
         digest = hashlib.sha1(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()
         return f"{self.path}:{digest[:12]}"
 
@@ -159,10 +179,11 @@ class ScheduleEntry:
         """The timing in words, e.g. ``every 60s`` or ``daily at 03:00:00 UTC on weekday 0``."""
         if self.interval is not None:
             return f"every {self.interval:g}s"
+        zone = self.timezone or "UTC"
         if self.cron is not None:
-            return f"cron {self.cron!r} (UTC)"
+            return f"cron {self.cron!r} ({zone})"
         assert self.dailytime is not None
-        text = f"daily at {_format_dailytime(self.dailytime)} UTC"
+        text = f"daily at {_format_dailytime(self.dailytime)} {zone}"
         if self.weekday is not None:
             text += f" on weekday {self.weekday}"
         if self.monthday is not None:
@@ -176,6 +197,8 @@ class ScheduleEntry:
         if self.interval is not None:
             due = (math.floor(t / self.interval) + 1) * self.interval
             return due if due > t else due + self.interval
+        if self.timezone is not None:
+            return self._local_next(t)
         if self.cron is not None:
             from croniter import croniter
             return float(croniter(self.cron, _utc(t)).get_next(float))
@@ -192,6 +215,8 @@ class ScheduleEntry:
         """The latest due time at or before ``t``: the run a tick at ``t`` should have queued."""
         if self.interval is not None:
             return math.floor(t / self.interval) * self.interval
+        if self.timezone is not None:
+            return self._local_prev(t)
         if self.cron is not None:
             from croniter import croniter
             return float(croniter(self.cron, _utc(math.floor(t) + 1)).get_prev(float))
@@ -203,6 +228,51 @@ class ScheduleEntry:
                 if due <= t:
                     return due
         raise ConfigError(SETTING, f"entry {self.id!r} never runs")  # unreachable with valid fields
+
+    # Local wall-clock times (``timezone``): walk the naive wall-clock times the spec names, map
+    # each to its instant (fold=0: Celery's reading of skipped and repeated times), keep the
+    # nearest one past ``t``. Around a transition wall-clock order and instant order disagree
+    # by up to the offset change, so the walk goes on for _SHIFT beyond the first hit.
+
+    def _local_next(self, t: float) -> float:
+        zone = _zone(self.timezone)
+        best: tuple[float, dt.datetime] | None = None
+        for wall in self._walls(_wall_clock(t, zone) - _SHIFT, forward=True):
+            if best is not None and wall > best[1] + _SHIFT:
+                return best[0]
+            due = _instant(wall, zone)
+            if due > t and (best is None or due < best[0]):
+                best = (due, wall)
+        raise ConfigError(SETTING, f"entry {self.id!r} never runs")  # unreachable with valid fields
+
+    def _local_prev(self, t: float) -> float:
+        zone = _zone(self.timezone)
+        best: tuple[float, dt.datetime] | None = None
+        for wall in self._walls(_wall_clock(t, zone) + _SHIFT, forward=False):
+            if best is not None and wall < best[1] - _SHIFT:
+                return best[0]
+            due = _instant(wall, zone)
+            if due <= t and (best is None or due > best[0]):
+                best = (due, wall)
+        raise ConfigError(SETTING, f"entry {self.id!r} never runs")  # unreachable with valid fields
+
+    def _walls(self, start: dt.datetime, forward: bool) -> Iterable[dt.datetime]:
+        """The entry's naive wall-clock times after (or before) ``start``, nearest first (~400 days)."""
+        if self.cron is not None:
+            from croniter import croniter
+            it = croniter(self.cron, start)
+            end = start + dt.timedelta(days=400) * (1 if forward else -1)
+            while True:
+                wall = it.get_next(dt.datetime) if forward else it.get_prev(dt.datetime)
+                if (wall > end) if forward else (wall < end):
+                    return
+                yield wall
+        day = start.date()
+        step = 1 if forward else -1
+        for offset in range(-1, 402):
+            candidate = day + dt.timedelta(days=offset * step)
+            if self._day_matches(candidate):
+                yield dt.datetime.combine(candidate, dt.time()) + dt.timedelta(seconds=float(self.dailytime or 0))
 
     def _day_matches(self, day: dt.date) -> bool:
         if self.weekday is not None and day.weekday() != self.weekday:
@@ -289,7 +359,8 @@ class Scheduler:
     def run(self, poll_interval: float | None = None) -> None:
         """Tick until ``stop()``; sleeps until the next due time, at most ``poll_interval``."""
         poll = float(poll_interval if poll_interval is not None else self.runtime.config.poll_interval)
-        logger.info("scheduler running %d entries", len(self.entries))
+        logger.info("scheduler running %d entries: %s", len(self.entries),
+                    "; ".join(f"{e.id} ({e.describe()})" for e in self.entries))
         while not self._stop.is_set():
             now = time.time()
             try:
@@ -349,6 +420,33 @@ def _parse_cron(value: Any, bad: Any) -> str:
     if not isinstance(value, str) or not croniter.is_valid(value):
         raise bad("cron", f"must be a cron spec like '*/5 * * * *', got {value!r}")
     return value
+
+
+def _parse_timezone(value: Any, bad: Any) -> str:
+    name = getattr(value, "key", None) or getattr(value, "zone", None) or value  # a ZoneInfo, a pytz zone
+    if not isinstance(name, str) or not name:
+        raise bad("timezone", f"must be an IANA time zone name like 'Europe/Paris', got {value!r}")
+    try:
+        _zone(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise bad("timezone", f"{name!r} is not a known IANA time zone (e.g. 'Europe/Paris', "
+                              "'America/New_York', 'UTC')") from None
+    return name
+
+
+def _zone(name: str | None) -> dt.tzinfo:
+    return zoneinfo.ZoneInfo(name) if name else dt.timezone.utc
+
+
+def _wall_clock(t: float, zone: dt.tzinfo) -> dt.datetime:
+    """The naive wall-clock time in ``zone`` at instant ``t``."""
+    return dt.datetime.fromtimestamp(t, zone).replace(tzinfo=None)
+
+
+def _instant(wall: dt.datetime, zone: dt.tzinfo) -> float:
+    """The instant of a naive wall-clock time in ``zone``: a skipped time reads with the offset
+    before the jump, a repeated one as its first occurrence (fold=0), as Celery beat reads them."""
+    return wall.replace(tzinfo=zone, fold=0).timestamp()
 
 
 def _parse_dailytime(value: Any, bad: Any) -> float:
