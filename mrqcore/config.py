@@ -107,7 +107,7 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in [
 ALIASES: dict[str, str] = {k: v for k, v in config_mrq.SAME.items() if k != v}
 
 #: settings that take one of a few words
-CHOICES: dict[str, tuple[str, ...]] = {"shutdown_signals": ("mrq", "celery")}
+CHOICES: dict[str, tuple[str, ...]] = {"shutdown_signals": ("mrq", "celery")}  # mrqcore.shutdown.MODES
 
 TASK_SETTINGS = ("queue", "timeout", "result_ttl", "abort_ttl", "cancel_ttl", "default_ttl",
                  "max_retries", "retry_delay", "max_concurrency")

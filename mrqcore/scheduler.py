@@ -47,7 +47,6 @@ import math
 import threading
 import time
 import uuid
-import zoneinfo
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -55,6 +54,8 @@ from . import serialization
 from .config import _suggest
 from .exceptions import ConfigError, SerializationError
 from .runtime import Runtime, get_runtime
+from .scheduler_times import (day_start, format_dailytime, instant, parse_cron, parse_dailytime, parse_interval,
+                              parse_timezone, utc, wall_clock, zone_of)
 from .store.base import JobSpec
 
 logger = logging.getLogger("mrqc.scheduler")
@@ -132,11 +133,11 @@ class ScheduleEntry:
                                        f"or 'cron' must be set (found: {found})")
         values: dict[str, Any] = {}
         if raw.get("interval") is not None:
-            values["interval"] = _parse_interval(raw["interval"], bad)
+            values["interval"] = parse_interval(raw["interval"], bad)
         if raw.get("cron") is not None:
-            values["cron"] = _parse_cron(raw["cron"], bad)
+            values["cron"] = parse_cron(raw["cron"], bad)
         if raw.get("dailytime") is not None:
-            values["dailytime"] = _parse_dailytime(raw["dailytime"], bad)
+            values["dailytime"] = parse_dailytime(raw["dailytime"], bad)
         for key, low, high in (("weekday", 0, 6), ("monthday", 1, 31)):
             value = raw.get(key)
             if value is None:
@@ -150,7 +151,7 @@ class ScheduleEntry:
             raise bad("monthday", "cannot be combined with 'weekday'")
         zone = raw.get("timezone")
         if zone is not None:
-            values["timezone"] = _parse_timezone(zone, bad)
+            values["timezone"] = parse_timezone(zone, bad)
             if "interval" in values:
                 raise bad("timezone", "applies to 'cron' and 'dailytime' (an interval is the same in every zone)")
         return cls(path=path, params=dict(params), queue=raw.get("queue"), name=raw.get("name"),
@@ -183,7 +184,7 @@ class ScheduleEntry:
         if self.cron is not None:
             return f"cron {self.cron!r} ({zone})"
         assert self.dailytime is not None
-        text = f"daily at {_format_dailytime(self.dailytime)} {zone}"
+        text = f"daily at {format_dailytime(self.dailytime)} {zone}"
         if self.weekday is not None:
             text += f" on weekday {self.weekday}"
         if self.monthday is not None:
@@ -201,12 +202,12 @@ class ScheduleEntry:
             return self._local_next(t)
         if self.cron is not None:
             from croniter import croniter
-            return float(croniter(self.cron, _utc(t)).get_next(float))
-        day = _utc(t).date()
+            return float(croniter(self.cron, utc(t)).get_next(float))
+        day = utc(t).date()
         for offset in range(0, 400):
             candidate = day + dt.timedelta(days=offset)
             if self._day_matches(candidate):
-                due = _day_start(candidate) + float(self.dailytime or 0)
+                due = day_start(candidate) + float(self.dailytime or 0)
                 if due > t:
                     return due
         raise ConfigError(SETTING, f"entry {self.id!r} never runs")  # unreachable with valid fields
@@ -219,12 +220,12 @@ class ScheduleEntry:
             return self._local_prev(t)
         if self.cron is not None:
             from croniter import croniter
-            return float(croniter(self.cron, _utc(math.floor(t) + 1)).get_prev(float))
-        day = _utc(t).date()
+            return float(croniter(self.cron, utc(math.floor(t) + 1)).get_prev(float))
+        day = utc(t).date()
         for offset in range(0, 400):
             candidate = day - dt.timedelta(days=offset)
             if self._day_matches(candidate):
-                due = _day_start(candidate) + float(self.dailytime or 0)
+                due = day_start(candidate) + float(self.dailytime or 0)
                 if due <= t:
                     return due
         raise ConfigError(SETTING, f"entry {self.id!r} never runs")  # unreachable with valid fields
@@ -235,23 +236,23 @@ class ScheduleEntry:
     # by up to the offset change, so the walk goes on for _SHIFT beyond the first hit.
 
     def _local_next(self, t: float) -> float:
-        zone = _zone(self.timezone)
+        zone = zone_of(self.timezone)
         best: tuple[float, dt.datetime] | None = None
-        for wall in self._walls(_wall_clock(t, zone) - _SHIFT, forward=True):
+        for wall in self._walls(wall_clock(t, zone) - _SHIFT, forward=True):
             if best is not None and wall > best[1] + _SHIFT:
                 return best[0]
-            due = _instant(wall, zone)
+            due = instant(wall, zone)
             if due > t and (best is None or due < best[0]):
                 best = (due, wall)
         raise ConfigError(SETTING, f"entry {self.id!r} never runs")  # unreachable with valid fields
 
     def _local_prev(self, t: float) -> float:
-        zone = _zone(self.timezone)
+        zone = zone_of(self.timezone)
         best: tuple[float, dt.datetime] | None = None
-        for wall in self._walls(_wall_clock(t, zone) + _SHIFT, forward=False):
+        for wall in self._walls(wall_clock(t, zone) + _SHIFT, forward=False):
             if best is not None and wall < best[1] - _SHIFT:
                 return best[0]
-            due = _instant(wall, zone)
+            due = instant(wall, zone)
             if due <= t and (best is None or due > best[0]):
                 best = (due, wall)
         raise ConfigError(SETTING, f"entry {self.id!r} never runs")  # unreachable with valid fields
@@ -347,7 +348,7 @@ class Scheduler:
             if run is not None:
                 queued.append(run)
                 logger.info("scheduler queued %s (%s) due %s as job %s", entry.path, entry.describe(),
-                            _utc(due).isoformat(), run.job_id)
+                            utc(due).isoformat(), run.job_id)
                 self.runtime.metric("scheduler.queued", 1, queue=run.queue, path=entry.path,
                                     entry=entry.id, due=due)
         return queued
@@ -401,77 +402,3 @@ class Scheduler:
                   "retry_count": "0",
                   "meta": serialization.dumps({"schedule": {"entry": entry.id, "due": due}}, "meta").decode()}
         return JobSpec(job_id, queue, fields)
-
-
-# --- parsing helpers -------------------------------------------------------------------
-
-
-def _parse_interval(value: Any, bad: Any) -> float:
-    if isinstance(value, dt.timedelta):
-        value = value.total_seconds()
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0 \
-            or not math.isfinite(value):
-        raise bad("interval", f"must be a positive number of seconds, got {value!r}")
-    return float(value)
-
-
-def _parse_cron(value: Any, bad: Any) -> str:
-    from croniter import croniter
-    if not isinstance(value, str) or not croniter.is_valid(value):
-        raise bad("cron", f"must be a cron spec like '*/5 * * * *', got {value!r}")
-    return value
-
-
-def _parse_timezone(value: Any, bad: Any) -> str:
-    name = getattr(value, "key", None) or getattr(value, "zone", None) or value  # a ZoneInfo, a pytz zone
-    if not isinstance(name, str) or not name:
-        raise bad("timezone", f"must be an IANA time zone name like 'Europe/Paris', got {value!r}")
-    try:
-        _zone(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise bad("timezone", f"{name!r} is not a known IANA time zone (e.g. 'Europe/Paris', "
-                              "'America/New_York', 'UTC')") from None
-    return name
-
-
-def _zone(name: str | None) -> dt.tzinfo:
-    return zoneinfo.ZoneInfo(name) if name else dt.timezone.utc
-
-
-def _wall_clock(t: float, zone: dt.tzinfo) -> dt.datetime:
-    """The naive wall-clock time in ``zone`` at instant ``t``."""
-    return dt.datetime.fromtimestamp(t, zone).replace(tzinfo=None)
-
-
-def _instant(wall: dt.datetime, zone: dt.tzinfo) -> float:
-    """The instant of a naive wall-clock time in ``zone``: a skipped time reads with the offset
-    before the jump, a repeated one as its first occurrence (fold=0), as Celery beat reads them."""
-    return wall.replace(tzinfo=zone, fold=0).timestamp()
-
-
-def _parse_dailytime(value: Any, bad: Any) -> float:
-    if isinstance(value, dt.time):
-        return value.hour * 3600 + value.minute * 60 + value.second + value.microsecond / 1e6
-    problem = f"must be 'HH:MM' or 'HH:MM:SS' (UTC), got {value!r}"
-    if not isinstance(value, str):
-        raise bad("dailytime", problem)
-    parts = value.split(":")
-    if len(parts) not in (2, 3) or not all(p.isdigit() for p in parts):
-        raise bad("dailytime", problem)
-    hour, minute, second = (int(p) for p in (parts + ["0"])[:3])
-    if hour > 23 or minute > 59 or second > 59:
-        raise bad("dailytime", problem)
-    return float(hour * 3600 + minute * 60 + second)
-
-
-def _format_dailytime(seconds: float) -> str:
-    whole = int(seconds)
-    return f"{whole // 3600:02d}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
-
-
-def _utc(t: float) -> dt.datetime:
-    return dt.datetime.fromtimestamp(t, tz=dt.timezone.utc)
-
-
-def _day_start(day: dt.date) -> float:
-    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc).timestamp()

@@ -27,20 +27,17 @@ The public protocol, what other modules (compat, queues, the admin) may use:
 is private.
 
 Stopping: ``--burst`` exits when the queues are drained; ``max_jobs``,
-``max_time`` and ``max_memory`` stop it gracefully. Signals (the
-``shutdown_signals`` setting), MRQ's by default: first SIGINT finishes the
-current jobs, then exits; SIGTERM, or a second SIGINT, interrupts them (status
-``interrupt``; recovery requeues them), records them, exits. Celery's
-(``mrqc worker -A``): SIGTERM and a first SIGINT finish them (warm); SIGQUIT or
-a second SIGINT interrupt them (cold), after ``soft_shutdown_timeout`` seconds
-if set. (Signals are handled with the gevent pool only; a solo worker is
-stopped by calling ``stop()``.)
+``max_time`` and ``max_memory`` stop it gracefully. Signals are read MRQ's
+way by default (first SIGINT: finish the current jobs, then exit; SIGTERM, or
+a second SIGINT: interrupt them, status ``interrupt``, recovery requeues them)
+or Celery's (``mrqc worker -A``: SIGTERM warm, SIGQUIT cold), see
+``mrqcore.shutdown``. (Signals are handled with the gevent pool only; a solo
+worker is stopped by calling ``stop()``.)
 """
 from __future__ import annotations
 
 import logging
 import os
-import signal
 import socket
 import threading
 import time
@@ -101,7 +98,6 @@ class Worker:
         self._graceful = self.pool.event()
         self._started = threading.Event()
         self._interrupting = False
-        self._soft_wait: Any = None  # the soft-shutdown greenlet (Celery signals), once started
         self._pending: list[Finish] = []
         self._pending_event = self.pool.event()
         self._started_at = time.time()
@@ -427,80 +423,8 @@ class Worker:
             logger.warning("could not unregister worker %s (%s)", self.id, exc)
 
     # --- signals --------------------------------------------------------------------
-    # Two vocabularies, chosen by the `shutdown_signals` setting (docs/worker.md, "Stopping"):
-    # MRQ's (the default: SIGTERM interrupts) and Celery's (`mrqc worker -A` sets it: SIGTERM is a
-    # warm shutdown, SIGQUIT a cold one, as k8s and systemd units written for Celery expect).
 
     def _install_signals(self) -> None:
-        if self.runtime.config.shutdown_signals == "celery":
-            gevent.signal_handler(signal.SIGINT, self._celery_sigint)
-            # REMAP_SIGTERM=SIGQUIT is Celery's (billiard's) switch making SIGTERM a cold shutdown.
-            cold_term = os.environ.get("REMAP_SIGTERM", "").upper() == "SIGQUIT"
-            gevent.signal_handler(signal.SIGTERM, self._celery_cold if cold_term else self._celery_warm,
-                                  "SIGTERM")
-            gevent.signal_handler(signal.SIGQUIT, self._celery_cold, "SIGQUIT")
-            return
-        gevent.signal_handler(signal.SIGINT, self._on_sigint)
-        gevent.signal_handler(signal.SIGTERM, self._on_sigterm)
-
-    def _on_sigint(self) -> None:
-        if self._graceful.is_set():
-            logger.warning("second SIGINT: interrupting %d running jobs", len(self._running))
-            self.interrupt("got a second SIGINT")
-        else:
-            logger.warning("SIGINT: finishing %d running jobs, then exiting (SIGINT again to interrupt)",
-                           len(self._running))
-            self.stop("got SIGINT")
-
-    def _on_sigterm(self) -> None:
-        logger.warning("SIGTERM: interrupting %d running jobs", len(self._running))
-        self.interrupt("got SIGTERM")
-
-    def _celery_warm(self, sig: str = "SIGTERM") -> None:
-        """Celery's warm shutdown: take no more jobs, let the running ones finish, exit."""
-        if self._graceful.is_set():
-            logger.warning("%s: already shutting down (SIGQUIT to interrupt the running jobs)", sig)
-            return
-        logger.warning("%s: warm shutdown: finishing %d running jobs, then exiting (SIGQUIT to interrupt "
-                       "them)", sig, len(self._running))
-        self.stop(f"got {sig} (warm shutdown)")
-
-    def _celery_sigint(self) -> None:
-        """First SIGINT: warm shutdown; the next one: cold, as Celery's Ctrl-C."""
-        if self._graceful.is_set():
-            self._celery_cold("a second SIGINT")
-        else:
-            self._celery_warm("SIGINT")
-
-    def _celery_cold(self, sig: str = "SIGQUIT") -> None:
-        """Celery's cold shutdown: running jobs are interrupted and requeued, after the soft wait if set.
-
-        With ``soft_shutdown_timeout`` > 0 and jobs running, they get that many
-        seconds to finish (Celery 5.5's soft shutdown); the ones still running
-        then end ``interrupt`` and lost-job recovery requeues them (a Celery task
-        with ``acks_late`` is requeued at once), so no job is lost. A second
-        cold signal during the wait interrupts at once.
-        """
-        if self._soft_wait is not None:
-            logger.warning("%s during the soft shutdown: interrupting %d running jobs now", sig, len(self._running))
-            self.interrupt(f"got {sig} during the soft shutdown")
-            return
-        self.stop(f"got {sig} (cold shutdown)")
-        timeout = float(self.runtime.config.soft_shutdown_timeout)
-        if timeout > 0 and self._running:
-            logger.warning("%s: soft shutdown: %d running jobs have %gs to finish, then they are interrupted "
-                           "and requeued", sig, len(self._running), timeout)
-            self._soft_wait = gevent.spawn(self._soft_shutdown, timeout, sig)
-            return
-        logger.warning("%s: cold shutdown: interrupting %d running jobs (they are requeued)", sig,
-                       len(self._running))
-        self.interrupt(f"got {sig} (cold shutdown)")
-
-    def _soft_shutdown(self, timeout: float, sig: str) -> None:
-        deadline = time.monotonic() + timeout
-        while self._running and time.monotonic() < deadline:
-            self.pool.join(timeout=min(0.5, max(0.0, deadline - time.monotonic())))
-        if self._running:
-            logger.warning("soft shutdown timeout (%gs) reached: interrupting %d running jobs (they are "
-                           "requeued)", timeout, len(self._running))
-            self.interrupt(f"got {sig} (cold shutdown after {timeout:g}s)")
+        # MRQ's or Celery's reading of SIGTERM/SIGINT/SIGQUIT: mrqcore.shutdown (`shutdown_signals`).
+        from .shutdown import install_signal_handlers
+        install_signal_handlers(self)
