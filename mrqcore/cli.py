@@ -46,7 +46,7 @@ def config_options(func: Callable[..., Any]) -> Callable[..., Any]:
                         help="Prefix of mrqc's Redis keys.")(func)
     func = click.option("--redis", default=None, help="Redis URL (default: embedded Redis in .mrqc/).")(func)
     func = click.option("--config", "config_file", default=None, type=click.Path(dir_okay=False),
-                        help="Python config file (default: ./mrqc_config.py).")(func)
+                        help="Python config file (default: ./mrqc_config.py, else MRQ's ./mrq-config.py).")(func)
     return func
 
 
