@@ -17,16 +17,19 @@ interrupts at once. ``REMAP_SIGTERM=SIGQUIT`` in the environment makes
 SIGTERM cold, as it does for Celery.
 
 This module only uses the worker's public protocol (``stop``, ``interrupt``,
-``running_jobs``, ``stop_reason``, ``pool``); the gevent pool only (a solo
-worker is stopped by its caller).
+``running_jobs``, ``stop_reason``). ``install_signal_handlers`` is the gevent
+pool's (the worker calls it); ``mrqc worker -P solo`` installs
+``solo_signal_handlers`` with ``signal.signal`` (an unpatched process: the
+soft wait is a thread there).
 """
 from __future__ import annotations
 
 import logging
 import os
 import signal
+import threading
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 import gevent
 
@@ -53,6 +56,23 @@ def install_signal_handlers(worker: "Worker") -> None:
         gevent.signal_handler(signal.SIGTERM, handlers.sigterm)
 
 
+def solo_signal_handlers(worker: "Worker") -> dict[int, Callable[[], None]]:
+    """The same readings for a solo worker in the main thread of an unpatched process: signal -> handler."""
+    if worker.runtime.config.shutdown_signals == "celery":
+        handlers = CelerySignals(worker, spawn=_thread)
+        cold_term = os.environ.get("REMAP_SIGTERM", "").upper() == "SIGQUIT"
+        return {signal.SIGINT: handlers.sigint, signal.SIGQUIT: lambda: handlers.cold("SIGQUIT"),
+                signal.SIGTERM: (lambda: handlers.cold("SIGTERM")) if cold_term else (lambda: handlers.warm("SIGTERM"))}
+    mrq = MrqSignals(worker)
+    return {signal.SIGINT: mrq.sigint, signal.SIGTERM: mrq.sigterm}
+
+
+def _thread(func: Callable[..., None], *args: Any) -> threading.Thread:
+    thread = threading.Thread(target=func, args=args, name="mrqc-soft-shutdown", daemon=True)
+    thread.start()
+    return thread
+
+
 class MrqSignals:
     """MRQ's: SIGINT finishes the running jobs (a second one interrupts them), SIGTERM interrupts them."""
 
@@ -76,9 +96,10 @@ class MrqSignals:
 class CelerySignals:
     """Celery 5.5+'s: warm (SIGTERM, first SIGINT), cold (SIGQUIT, second SIGINT) with a soft wait."""
 
-    def __init__(self, worker: "Worker") -> None:
+    def __init__(self, worker: "Worker", spawn: Callable[..., Any] = gevent.spawn) -> None:
         self.worker = worker
-        self.soft_wait: Any = None  # the soft-shutdown greenlet, once started
+        self.spawn = spawn  # how the soft wait runs beside the worker: a greenlet, or a thread (solo)
+        self.soft_wait: Any = None  # the soft-shutdown greenlet or thread, once started
 
     def warm(self, sig: str = "SIGTERM") -> None:
         """Take no more jobs, let the running ones finish, exit."""
@@ -109,7 +130,7 @@ class CelerySignals:
         if timeout > 0 and running:
             logger.warning("%s: soft shutdown: %d running jobs have %gs to finish, then they are interrupted "
                            "and requeued", sig, running, timeout)
-            self.soft_wait = gevent.spawn(self._soft_shutdown, timeout, sig)
+            self.soft_wait = self.spawn(self._soft_shutdown, timeout, sig)
             return
         logger.warning("%s: cold shutdown: interrupting %d running jobs (they are requeued)", sig, running)
         worker.interrupt(f"got {sig} (cold shutdown)")
@@ -118,7 +139,7 @@ class CelerySignals:
         worker = self.worker
         deadline = time.monotonic() + timeout
         while worker.running_jobs() and time.monotonic() < deadline:
-            worker.pool.join(timeout=min(0.5, max(0.0, deadline - time.monotonic())))
+            time.sleep(min(0.1, max(0.0, deadline - time.monotonic())))  # gevent: patched, it yields
         running = len(worker.running_jobs())
         if running:
             logger.warning("soft shutdown timeout (%gs) reached: interrupting %d running jobs (they are requeued)",

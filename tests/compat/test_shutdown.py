@@ -117,6 +117,20 @@ def test_sigquit_without_soft_timeout_stops_at_once_and_the_job_is_recoverable(
     assert Job(result.id).fetch().status == "queued"
 
 
+def test_solo_pool_reads_signals_as_celery_too(proj, runtime, start_worker, redis_client, key):
+    """-P solo (an unpatched process, the job in the main thread): SIGTERM warm, then SIGQUIT cold."""
+    result = proj.gated.delay("solo")
+    worker = start_worker("-A", APP, "-P", "solo", "-l", "INFO")
+    wait_for(_started(redis_client, key, "solo:1"), timeout=30, message="task started")
+    worker.signal(signal.SIGTERM)
+    wait_for(lambda: "SIGTERM: warm shutdown: finishing 1 running jobs" in worker.output(), message="warm")
+    assert worker.proc.poll() is None and Job(result.id).fetch().status == "started"
+    worker.signal(signal.SIGQUIT)
+    assert worker.wait(30) == 0, worker.output()
+    assert Job(result.id).fetch().status == "interrupt"
+    assert result.id in Recovery(runtime).run_once().requeued_interrupted
+
+
 def test_mrq_worker_keeps_mrq_signals(runtime, start_worker, redis_client):
     """Without -A: SIGTERM interrupts at once (MRQ), whatever a soft timeout says."""
     from mrqcore.job import queue_job
