@@ -24,8 +24,10 @@ claims runs in Redis), so there is no beat state file and no single-beat rule.
 
 Differences from Celery beat, checked here with errors that name the entry:
 
-* crontab times are UTC: an app whose ``timezone`` is not UTC (or None) is
-  refused when it has crontab entries, rather than run at the wrong hour;
+* crontab times are read in the app's ``timezone`` (any IANA name; unset:
+  UTC, as Celery with ``enable_utc``): the entry carries it to mrqcore's
+  scheduler, which handles daylight saving time as Celery beat does (a time
+  skipped when clocks go forward runs an hour later, a repeated one once);
 * ``options`` other than ``queue`` (``expires``, ``priority``,
   ``routing_key``...) are not applied to scheduled runs; they are logged once;
 * a custom ``beat_scheduler`` (django-celery-beat's database scheduler) is
@@ -65,15 +67,19 @@ def scheduler_tasks(app: Any) -> list[dict[str, Any]]:
     if not isinstance(beat_schedule, Mapping):
         raise ImproperlyConfigured(f"beat_schedule must be a dict of entries, got {beat_schedule!r}")
     entries = [entry_to_scheduler_task(name, entry) for name, entry in beat_schedule.items()]
-    if any("cron" in e for e in entries):
-        timezone = _conf_get(app, "timezone")
-        zone = getattr(timezone, "key", None) or getattr(timezone, "zone", None) or timezone
-        if zone not in _UTC_NAMES:
-            raise ImproperlyConfigured(
-                f"beat: crontab entries run in UTC with mrqc, but timezone is {zone!r}; set timezone='UTC' "
-                "and write the crontab hours in UTC (entries: "
-                + ", ".join(e["name"] for e in entries if "cron" in e) + ")")
+    zone = app_timezone(app)
+    if zone is not None:
+        for entry in entries:
+            if "cron" in entry:
+                entry["timezone"] = zone
     return entries
+
+
+def app_timezone(app: Any) -> str | None:
+    """The IANA name of the app's ``timezone``, None for UTC (or unset: Celery's UTC with ``enable_utc``)."""
+    timezone = _conf_get(app, "timezone")
+    zone = getattr(timezone, "key", None) or getattr(timezone, "zone", None) or timezone
+    return None if zone in _UTC_NAMES else str(zone)
 
 
 def entry_to_scheduler_task(name: str, entry: Mapping[str, Any]) -> dict[str, Any]:

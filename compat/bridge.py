@@ -199,6 +199,11 @@ def worker_options(app: "Celery") -> dict[str, Any]:
         options["max_jobs"] = int(conf.worker_max_tasks_per_child)
     if conf.worker_max_memory_per_child:
         options["max_memory"] = max(1, int(conf.worker_max_memory_per_child) // 1024)
+    # Celery's signals: SIGTERM warm, SIGQUIT cold after the soft timeout (docs/worker.md, Stopping).
+    options["shutdown_signals"] = "celery"
+    if conf.worker_soft_shutdown_timeout:
+        options["soft_shutdown_timeout"] = _seconds_setting(conf.worker_soft_shutdown_timeout,
+                                                            "worker_soft_shutdown_timeout")
     for celery_name, core_name in LOG_SETTINGS.items():  # see mrqc.settings, mrqcore.logs
         if conf.is_set(celery_name):
             options[core_name] = conf[celery_name]
@@ -210,6 +215,17 @@ def worker_options(app: "Celery") -> dict[str, Any]:
             if entry.get("queue") and entry["queue"] not in options["queues"]:
                 options["queues"].append(entry["queue"])
     return options
+
+
+def _seconds_setting(value: Any, name: str) -> float:
+    try:
+        seconds = float(value.total_seconds() if hasattr(value, "total_seconds") else value)
+    except (TypeError, ValueError):
+        seconds = -1.0
+    if seconds < 0:
+        from .exceptions import ImproperlyConfigured
+        raise ImproperlyConfigured(f"setting {name!r}: expected a number of seconds >= 0, got {value!r}")
+    return seconds
 
 
 def own_runtime(app: "Celery") -> Runtime | None:

@@ -14,11 +14,14 @@ A ``crontab`` keeps Celery's signature, field syntax (``"*/15"``, ``"1-5"``,
 and equality. ``to_cron()`` renders it as a standard 5-field cron expression,
 which is what mrqcore's scheduler runs (``mrqc.beat`` does the conversion).
 
-What is different: crontab times are evaluated in UTC by mrqcore's scheduler
-(see ``mrqc.beat`` for the ``timezone`` rule), and a crontab that restricts
-both ``day_of_month`` and ``day_of_week`` cannot be converted (Celery requires
-both to match, cron matches either), which ``to_cron()`` reports. ``solar``
-schedules are not supported.
+Crontab times are wall-clock times in the app's ``timezone`` (UTC when unset),
+daylight saving time handled as Celery does (see ``mrqcore.scheduler``): beat
+entries carry the zone to mrqcore's scheduler (``mrqc.beat``), and a crontab
+built with ``app=`` answers ``next_run_after``/``is_due`` in its app's zone.
+What is different: a crontab that restricts both ``day_of_month`` and
+``day_of_week`` cannot be converted (Celery requires both to match, cron
+matches either), which ``to_cron()`` reports. ``solar`` schedules are not
+supported.
 
 This module queues nothing; it only describes times.
 """
@@ -131,11 +134,12 @@ class crontab:
         self.day_of_month: set[int] = _expand("day_of_month", day_of_month)
         self.month_of_year: set[int] = _expand("month_of_year", month_of_year)
         self.nowfun = nowfun
+        self.app = app
 
     # --- conversion -------------------------------------------------------------------
 
     def to_cron(self) -> str:
-        """The 5-field cron expression (minute hour day-of-month month day-of-week), in UTC.
+        """The 5-field cron expression (minute hour day-of-month month day-of-week), wall-clock times.
 
         ValueError if both day fields are restricted: Celery runs only on days
         matching both, cron on days matching either, so no cron line says it.
@@ -157,7 +161,16 @@ class crontab:
         return self.nowfun() if self.nowfun else _utcnow()
 
     def next_run_after(self, when: dt.datetime) -> dt.datetime:
-        """The first matching minute strictly after ``when`` (UTC), following Celery's AND rule for days."""
+        """The first matching minute strictly after ``when``, following Celery's AND rule for days.
+
+        Read in the app's ``timezone`` when built with ``app=`` (DST as Celery
+        reads it), else in UTC; the result is an aware UTC datetime.
+        """
+        zone = self._zone()
+        if zone is not None:
+            from mrqcore.scheduler import ScheduleEntry
+            entry = ScheduleEntry(path="crontab", cron=self.to_cron(), timezone=zone)
+            return dt.datetime.fromtimestamp(entry.next_run_after(_as_utc(when).timestamp()), dt.timezone.utc)
         from croniter import croniter
         expr = " ".join(_render(n, getattr(self, n)) for n in ("minute", "hour", "day_of_month",
                                                                   "month_of_year", "day_of_week"))
@@ -165,6 +178,12 @@ class crontab:
 
     def remaining_estimate(self, last_run_at: dt.datetime) -> dt.timedelta:
         return self.next_run_after(_as_utc(last_run_at)) - _as_utc(self.now())
+
+    def _zone(self) -> str | None:
+        if self.app is None or not hasattr(self.app, "conf"):
+            return None
+        from .beat import app_timezone
+        return app_timezone(self.app)
 
     def is_due(self, last_run_at: dt.datetime) -> schedstate:
         remaining = self.remaining_estimate(last_run_at).total_seconds()

@@ -46,6 +46,7 @@ DEFAULTS: dict[str, Any] = {
     "task_protocol": 2, "worker_pool": None, "task_store_errors_even_if_ignored": False,
     "mrqc_strict_results": False, "worker_log_format": None, "worker_task_log_format": None,
     "worker_hijack_root_logger": True, "celery_wire": False, "mrqc_redis": None,
+    "worker_soft_shutdown_timeout": 0.0,
 }
 
 #: setting -> what it does here
@@ -85,6 +86,8 @@ SUPPORTED: dict[str, str] = {
     "task_queues": "queue names (str or objects with .name) served by `mrqc worker -A`",
     "worker_max_tasks_per_child": "-> mrqcore `max_jobs` (the worker exits; --processes restarts it)",
     "worker_max_memory_per_child": "KiB -> mrqcore `max_memory` (MB)",
+    "worker_soft_shutdown_timeout": "-> mrqcore `soft_shutdown_timeout`: seconds a cold shutdown (SIGQUIT) lets "
+                                    "running jobs finish before they are interrupted and requeued",
     "task_serializer": "must be 'json'", "result_serializer": "must be 'json'", "event_serializer": "must be 'json'",
     "accept_content": "must contain 'json'; with celery_wire, the content types consumed messages may use "
     "(msgpack, yaml; pickle only when listed)", "result_accept_content": "must be None or contain 'json'",
@@ -142,7 +145,8 @@ NOOP: dict[str, str] = {
     "worker_deduplicate_successful_tasks": "a job id is never queued twice while live",
     "worker_eta_task_limit": "ETA jobs wait in Redis, not in worker memory",
     "task_compression": "must be None", "result_compression": "must be None",
-    "worker_soft_shutdown_timeout": "SIGINT finishes current jobs", "worker_enable_soft_shutdown_on_idle": "as above",
+    "worker_enable_soft_shutdown_on_idle": "an idle worker has nothing to requeue: ETA jobs wait in the store, "
+                                           "not in worker memory (docs/worker.md, Stopping)",
     "beat_enable_remote_control": "read by mrqc beat", "beat_remote_control_max_tick_age": "read by mrqc beat",
     "worker_detect_quorum_queues": "AMQP only", "task_create_missing_queue_type": "AMQP only",
     "task_create_missing_queue_exchange_type": "AMQP only", "task_default_queue_type": "AMQP only",

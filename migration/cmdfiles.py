@@ -287,10 +287,12 @@ def _render_list(items: list[str], style: tuple[str, str]) -> str:
         return "[" + ", ".join(json.dumps(i) for i in items) + "]"
     if detail == "'":
         return "[" + ", ".join("'" + i.replace("'", "''") + "'" for i in items) + "]"
-    return "[" + ", ".join(_yaml_scalar(i) for i in items) + "]"
+    return "[" + ", ".join(_yaml_scalar(i, flow=True) for i in items) + "]"
 
 
-def _yaml_scalar(item: str) -> str:
+def _yaml_scalar(item: str, flow: bool = False) -> str:
+    if flow and any(c in item for c in ",[]{}"):  # flow indicators: `a,b` would read as two items
+        return json.dumps(item)
     if re.fullmatch(r"[A-Za-z0-9_./@%+=-][A-Za-z0-9_./@%+=:,-]*", item) and not item.startswith("-"):
         return item
     if re.fullmatch(r"-[A-Za-z0-9_-]+(=[A-Za-z0-9_./-]*)?", item):

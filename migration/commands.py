@@ -5,31 +5,34 @@ new words plus notes, or a ``Refusal`` when any part has no mrqc equivalent
 (the whole command is then left as it is: a half-converted command line would
 fail in a way that is harder to read than the original).
 
-Celery ``worker`` flags (``mrqc worker --help`` is the reference; the mrqc flag
-names are checked against the real click command when this module loads):
+Celery's ``worker``, ``purge``, ``call``, ``report`` and ``shell`` are kept
+**as written**, only ``celery`` becoming ``mrqc``: ``mrqc`` takes Celery's own
+flags for them (``mrqcore.worker_flags``, ``mrqc.cli_celery``), so
+``celery -A proj worker -l info -c 8 -Q a,b -n w@%h -P gevent -E -Ofair`` is
+``mrqc -A proj worker -l info -c 8 -Q a,b -n w@%h -P gevent -E -Ofair``. Each
+option is checked against the real click command (``_mrqc_flags``) and, where
+mrqc limits its values, against mrqc's own check:
 
 =========================================  ===================================================
 Celery                                     mrqc
 =========================================  ===================================================
-``-A/--app X``                             ``-A X``
-``-b/--broker URL`` (redis)                ``--redis URL``
-``-l/--loglevel info``                     ``--log-level INFO``
-``-c/--concurrency N``                     ``--greenlets N``
-``-Q/--queues a,b``                        ``a b`` (positional, first listed first served)
-``-n/--hostname X`` (no ``%`` escapes)     ``--name X``
-``-B/--beat``                              ``--scheduler``
-``--max-tasks-per-child N``                ``--max-jobs N``
-``--max-memory-per-child KiB``             ``--max-memory MB`` (rounded up)
-``-P``, ``-E``, ``-O``, ``--without-*``,   dropped, each named in the report: mrqc always runs
-``--prefetch-multiplier``, ``-s``          gevent greenlets, has no events/gossip/prefetch, and
-                                           keeps beat state in Redis
+a flag ``mrqc <command>`` takes            kept as written (``-A``, ``-l``, ``-c``, ``-Q``,
+                                           ``-n`` with ``%h``, ``-B``, ``-P gevent|solo|prefork``,
+                                           ``-E``, ``-O``, ``--autoscale``, ``--without-*``,
+                                           ``-s``, ``--max-tasks-per-child``...; purge's ``-Q -X
+                                           -f``; call's ``--args --kwargs --queue --countdown
+                                           --eta --expires``)
+``--events``, ``--schedule-filename``      ``-E``, ``--schedule`` (mrqc's spelling)
+``-b/--broker URL`` (redis)                ``--redis URL``, after the command name
+``-P eventlet|threads|processes``          left and reported, with mrqc's reason
+``--prefetch-multiplier``, ``-C``, ``-q``,  dropped, each named in the report (no prefetch,
+``--skip-checks``, ``--heartbeat-interval`` plain output, no start-up checks...)
 anything else                              the command is left and reported
 =========================================  ===================================================
 
-``beat`` keeps ``-A -l -s --max-interval``; ``control revoke``, ``result``,
-``purge`` and ``call`` (with ``--queue``) map to ``mrqc revoke``, ``mrqc
-result``, ``mrqc cancel --status queued`` and ``mrqc run --queue``; other
-subcommands (``inspect``, ``events``, ``multi``, ``flower``...) are reported.
+``beat`` keeps ``-A -l -s --max-interval``; ``control revoke`` and ``result``
+map to ``mrqc revoke`` and ``mrqc result``; other subcommands (``inspect``,
+``events``, ``multi``, ``flower``...) are reported.
 """
 from __future__ import annotations
 
@@ -138,6 +141,99 @@ _DROPPED = {
 }
 
 
+#: Celery subcommands ``mrqc`` runs with Celery's own flags: converted by renaming the program only
+_AS_WRITTEN = ("worker", "purge", "call", "report", "shell")
+#: Celery spellings mrqc takes under another name
+_RESPELL = {"--events": "-E", "--schedule-filename": "--schedule"}
+#: options Celery takes before the subcommand that ``mrqc`` takes there too
+_GROUP_OPTIONS = {"app"}
+
+
+def _as_written(words: list[str], sub: str) -> Converted | Refusal:
+    """``celery`` + ``words`` -> ``mrqc`` + the same words, but for the few options mrqc spells otherwise."""
+    flags = _mrqc_flags(sub)
+    sub_short = _SUB_SHORT.get(sub, {})
+    out: list[str] = []
+    notes: list[str] = []
+    after: list[str] = []  # moved right after the subcommand (--redis)
+    seen_sub = False
+    i = 0
+    while i < len(words):
+        word = words[i]
+        if not (word.startswith("-") and word != "-" and not re.match(r"^-\d", word)):
+            out.append(word)
+            if word == sub and not seen_sub:
+                seen_sub = True
+                out.extend(after)
+                after = []
+            i += 1
+            continue
+        name, eq, inline = word.partition("=")
+        glued = not eq and len(name) > 2 and not name.startswith("--")
+        if glued:
+            name, inline = name[:2], name[2:]  # -Aproj, -linfo, -Ofair
+        spec = (sub_short.get(name) if seen_sub else None) or _OPTIONS.get(name)
+        if spec is None:
+            return Refusal(f"celery option {name} has no mrqc equivalent (unknown to this tool)",
+                           "remove the option or convert the command by hand")
+        key, takes = spec
+        written = [word]
+        value = inline if (eq or glued) else None
+        if takes and value is None:
+            if i + 1 >= len(words):
+                return Refusal(f"celery option {name} needs a value", "fix the command")
+            value = words[i + 1]
+            written.append(value)
+        i += len(written)
+        if key == "broker":
+            if value and (value.startswith(("redis://", "rediss://", "unix://")) or _is_var(value)):
+                if seen_sub:
+                    out += ["--redis", value]
+                else:
+                    after += ["--redis", value]
+                continue
+            return Refusal(f"broker {value!r} is not Redis", "mrqc runs on Redis: pass --redis redis://...")
+        if not seen_sub and key in _GROUP_OPTIONS or seen_sub and name in flags:
+            problem = _value_problem(key, value or "")
+            if problem:
+                return Refusal(f"celery option {' '.join(written)}: {problem}", "change it, or convert by hand")
+            out += written
+        elif seen_sub and name in _RESPELL:
+            new = _RESPELL[name]
+            out += [new] + ([value or ""] if takes else [])
+            notes.append(f"{name} -> {new}")
+        elif key in _DROPPED and name not in flags:
+            shown = f"{name} {value}" if takes else name
+            notes.append(f"dropped {shown}: {_DROPPED[key]}")
+        else:
+            return Refusal(f"celery option {' '.join(written)} has no mrqc equivalent",
+                           "remove it (see docs/migration.md for what to use instead) or convert by hand")
+    out.extend(after)
+    return Converted(out, notes)
+
+
+def _value_problem(key: str, value: str) -> str | None:
+    """Why mrqc would refuse this value of a flag it takes (its own checks), or None."""
+    if _is_var(value):
+        return None
+    from mrqcore.worker_flags import POOLS, REFUSED_POOLS, expand_node_name
+    if key == "pool":
+        pool = value.strip().lower()
+        if pool in REFUSED_POOLS:
+            return REFUSED_POOLS[pool]
+        if pool not in POOLS:
+            return f"unknown pool; mrqc has {', '.join(POOLS)}"
+    if key == "optimization" and value.lower() not in ("fair", "default"):
+        return "mrqc takes -O fair or -O default"
+    if key == "hostname":
+        import click
+        try:
+            expand_node_name(value)
+        except click.UsageError as exc:
+            return str(exc)
+    return None
+
+
 def _is_var(value: str) -> bool:
     return "$" in value or "{{" in value
 
@@ -183,8 +279,9 @@ def _celery(words: list[str]) -> Converted | Refusal:
         sub = first[1][0] if first[1] else None
     if sub is None:
         return first if isinstance(first, Refusal) else Refusal("celery without a subcommand", "convert it by hand")
-    handler = {"worker": _worker, "beat": _beat, "purge": _purge, "control": _control, "result": _result,
-               "call": _call}.get(sub)
+    if sub in _AS_WRITTEN:
+        return _as_written(words, sub)
+    handler = {"beat": _beat, "control": _control, "result": _result}.get(sub)
     if handler is None:
         what = {"inspect": "remote-control inspection (no remote-control bus in mrqc)",
                 "status": "remote-control ping of workers", "multi": "celery multi (process management)",
@@ -218,40 +315,6 @@ def _common(opts: list[tuple[str, str | None, str]], out: list[str], notes: list
     return None
 
 
-def _worker(opts: list[tuple[str, str | None, str]], positionals: list[str]) -> Converted | Refusal:
-    if positionals:
-        return Refusal(f"unexpected words {positionals}", "convert the command by hand")
-    out, notes, queues = ["worker"], [], []
-    handled = {"loglevel", "concurrency", "queues", "hostname", "beat", "max_tasks", "max_memory"}
-    for key, value, written in opts:
-        value = value or ""
-        if key == "loglevel":
-            out += ["--log-level", value if _is_var(value) else value.upper()]
-        elif key == "concurrency":
-            out += ["--greenlets", value]
-        elif key == "queues":
-            queues += [q for q in value.split(",") if q]
-        elif key == "hostname":
-            if "%" in value:
-                return Refusal(f"worker name {value!r} uses Celery's %-escapes",
-                               "use --name with a plain name, or drop -n (the default is host.pid)")
-            out += ["--name", value]
-        elif key == "beat":
-            out += ["--scheduler"]
-        elif key == "max_tasks":
-            out += ["--max-jobs", value]
-        elif key == "max_memory":
-            if not value.isdigit():
-                return Refusal(f"--max-memory-per-child {value!r} is not a number of KiB", "convert by hand")
-            out += ["--max-memory", str(math.ceil(int(value) / 1024))]
-            notes.append(f"--max-memory-per-child {value} KiB -> --max-memory {out[-1]} MB")
-    refusal = _common(opts, out, notes, handled)
-    if refusal:
-        return refusal
-    _check_flags("worker", out)
-    return Converted(out + queues, notes)
-
-
 def _beat(opts: list[tuple[str, str | None, str]], positionals: list[str]) -> Converted | Refusal:
     out, notes = ["beat"], []
     for key, value, written in opts:
@@ -269,23 +332,6 @@ def _beat(opts: list[tuple[str, str | None, str]], positionals: list[str]) -> Co
         return refusal
     _check_flags("beat", out)
     return Converted(out + positionals, notes)
-
-
-def _purge(opts: list[tuple[str, str | None, str]], positionals: list[str]) -> Converted | Refusal:
-    out, notes = ["cancel"], ["celery purge -> mrqc cancel --status queued: waiting jobs are cancelled (never run)"]
-    queues: list[str] = []
-    for key, value, written in opts:
-        if key == "queues":
-            queues += [q for q in (value or "").split(",") if q]
-        elif key == "force":
-            notes.append("dropped -f: mrqc cancel does not ask for confirmation")
-    refusal = _common(opts, out, notes, {"queues", "force"})
-    if refusal:
-        return refusal
-    out += ["--status", "queued"]
-    for q in queues:
-        out += ["--queue", q]
-    return Converted(out, notes)
 
 
 def _control(opts: list[tuple[str, str | None, str]], positionals: list[str]) -> Converted | Refusal:
@@ -312,29 +358,6 @@ def _result(opts: list[tuple[str, str | None, str]], positionals: list[str]) -> 
     return Converted(out + positionals, notes)
 
 
-def _call(opts: list[tuple[str, str | None, str]], positionals: list[str]) -> Converted | Refusal:
-    values = {k: v for k, v, _ in opts}
-    if "queue" not in values:
-        return Refusal("celery call without --queue: mrqc run needs the queue to send to",
-                       "add --queue (the task's queue) before converting, or use `mrqc run -A proj --queue Q NAME`")
-    for key in ("countdown", "eta", "expires", "exchange", "routing_key", "serializer"):
-        if key in values:
-            return Refusal(f"celery call --{key.replace('_', '-')} has no mrqc run equivalent",
-                           "queue the task from Python (apply_async) instead")
-    if len(positionals) != 1:
-        return Refusal("celery call needs exactly one task name", "fix the command")
-    try:
-        params = {"args": json.loads(values.get("args") or "[]"), "kwargs": json.loads(values.get("kwargs") or "{}")}
-    except ValueError:
-        return Refusal("--args/--kwargs are not literal JSON", "convert the command by hand")
-    out, notes = ["run"], []
-    refusal = _common(opts, out, notes, {"queue", "args", "kwargs"})
-    if refusal:
-        return refusal
-    out += ["--queue", values["queue"] or "", positionals[0], json.dumps(params, separators=(",", ":"))]
-    return Converted(out, notes)
-
-
 def _check_flags(command: str, out: list[str]) -> None:
     flags = _mrqc_flags(command)
     wrong = [w for w in out[1:] if w.startswith("-") and w not in flags]
@@ -356,7 +379,8 @@ def _mrq(words: list[str], command: str) -> Converted | Refusal:
         word = words[i]
         if word.startswith("--"):
             name, eq, inline = word.partition("=")
-            new = _MRQ_RENAMES.get(name, name.replace("_", "-"))
+            # as written when mrqc takes it (--max_jobs, --greenlets); else mrqc's spelling
+            new = name if name in flags else _MRQ_RENAMES.get(name, name.replace("_", "-"))
             if new not in flags:
                 return Refusal(f"MRQ option {name} has no mrqc {command} equivalent",
                                "remove it (MongoDB, dashboard and agent options do not apply) or convert by hand")

@@ -5,11 +5,11 @@ a name mrqcore lacks stays on an ``mrq`` import line and is reported.
 ``import mrq.X`` is rewritten with its ``mrq.X...`` uses (scope analysis, as in
 the Celery codemod).
 
-``mrq-config.py``: its upper-case settings are read by mrqcore under the same
-names (MRQ's long names are aliases, see ``mrqcore.config.ALIASES``), so the
-new ``mrqc_config.py`` is the same file without the settings mrqcore does not
-know (MongoDB, dashboard, agent...), each of which is reported. The old file
-is kept, so nothing is lost.
+``mrq-config.py``: mrqcore reads MRQ's names (``mrqcore.config_mrq``), so the
+new ``mrqc_config.py`` is the same file without the settings that have no
+effect or configure an MRQ feature mrqc lacks (MongoDB, dashboard, agent...),
+each of which is reported with why and what to do. The old file is kept, so
+nothing is lost.
 """
 from __future__ import annotations
 
@@ -81,8 +81,15 @@ class MrqTransformer(cst.CSTTransformer):
 
 
 def mrq_config(module: cst.Module, note: Note) -> cst.Module:
-    """``mrq-config.py`` -> the ``mrqc_config.py`` module: unknown settings removed (each reported)."""
-    from mrqcore.config import ALIASES, SETTINGS
+    """``mrq-config.py`` -> the ``mrqc_config.py`` module, read through mrqcore's table of MRQ names.
+
+    ``mrqcore.config_mrq`` says what each MRQ name is: the same setting (kept;
+    ``LOG_FORMAT``, MRQ's %-format, becomes ``LOG_WORKER_FORMAT``), no effect
+    (left out, reported with why), or an MRQ feature mrqc lacks (left out,
+    reported with what to do). A name MRQ never had is left out and reported.
+    """
+    from mrqcore import config_mrq
+    from mrqcore.config import SETTINGS
     wrapper = cst.MetadataWrapper(module)
     positions = wrapper.resolve(PositionProvider)
     body = []
@@ -93,13 +100,42 @@ def mrq_config(module: cst.Module, note: Note) -> cst.Module:
                 if isinstance(small, (cst.Assign, cst.AnnAssign)):
                     targets = small.targets if isinstance(small, cst.Assign) else [small]
                     names += [t.target.value for t in targets if isinstance(t.target, cst.Name)]
-        unknown = [n for n in names if n.isupper() and not n.startswith("_")
-                   and ALIASES.get(n.lower(), n.lower()) not in SETTINGS]
-        if unknown:
-            for name in unknown:
-                note("left", positions[stmt].start.line, f"{name} (mrq-config.py)",
-                     f"mrqcore has no setting {name} (MongoDB, dashboard and agent settings do not apply)",
-                     "left out of mrqc_config.py; decide what replaces it (see docs/configuration.md)")
-            continue
-        body.append(stmt)
+        settings = [n for n in names if n.isupper() and not n.startswith("_")]
+        dropped = False
+        for name in settings:
+            key = name.lower()
+            line = positions[stmt].start.line
+            if key in config_mrq.MRQ_SOURCE_ONLY:
+                new = config_mrq.MRQ_SOURCE_ONLY[key].upper()
+                stmt = stmt.visit(_Rename(name, new))
+                note("changed", line, f"{name} (mrq-config.py)", f"{name} -> {new} (MRQ's {name} is mrqc's {new})",
+                     "review mrqc_config.py")
+                continue
+            if key in SETTINGS or key in ("dequeue_strategy", "subqueues_delimiter"):
+                continue  # the latter two are read by value: kept, mrqcore checks them
+            try:
+                reading = config_mrq.read_mrq_name(key, None, mrq_source=True)
+            except KeyError:
+                note("left", line, f"{name} (mrq-config.py)", f"MRQ has no setting {name}; mrqc's config holds "
+                     "settings only", "move it to a module of yours; left out of mrqc_config.py")
+                dropped = True
+                continue
+            if isinstance(reading, tuple):
+                continue
+            why = config_mrq.NO_EFFECT.get(key) if reading is None else reading
+            note("left", line, f"{name} (mrq-config.py)", f"no effect in mrqc: {why}" if reading is None else why,
+                 "left out of mrqc_config.py" if reading is None else "left out of mrqc_config.py; "
+                 "decide what replaces it (docs/configuration.md)")
+            dropped = True
+        if not dropped:
+            body.append(stmt)
     return wrapper.module.with_changes(body=body)
+
+
+class _Rename(cst.CSTTransformer):
+    def __init__(self, old: str, new: str) -> None:
+        super().__init__()
+        self.old, self.new = old, new
+
+    def leave_Name(self, original: cst.Name, updated: cst.Name) -> cst.Name:
+        return updated.with_changes(value=self.new) if original.value == self.old else updated

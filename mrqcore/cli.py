@@ -46,7 +46,7 @@ def config_options(func: Callable[..., Any]) -> Callable[..., Any]:
                         help="Prefix of mrqc's Redis keys.")(func)
     func = click.option("--redis", default=None, help="Redis URL (default: embedded Redis in .mrqc/).")(func)
     func = click.option("--config", "config_file", default=None, type=click.Path(dir_okay=False),
-                        help="Python config file (default: ./mrqc_config.py).")(func)
+                        help="Python config file (default: ./mrqc_config.py, else MRQ's ./mrq-config.py).")(func)
     return func
 
 
@@ -262,18 +262,13 @@ def worker(queues: tuple[str, ...], app: str | None, log_level: str | None, log_
 
 
 def _run_solo(the_worker: Any) -> int:
-    """Run a solo-pool worker in this (unpatched) process's main thread, with the gevent pool's signals:
-    SIGINT finishes the current job then exits (a second SIGINT interrupts it), SIGTERM interrupts it."""
+    """Run a solo-pool worker in this (unpatched) process's main thread, with the gevent pool's signals
+    (MRQ's or Celery's reading, ``mrqcore.shutdown``)."""
     import signal
 
-    def on_sigint(signum: int, frame: Any) -> None:
-        if the_worker.stop_reason is not None:
-            the_worker.interrupt("got a second SIGINT")
-        else:
-            the_worker.stop("got SIGINT")
-
-    signal.signal(signal.SIGINT, on_sigint)
-    signal.signal(signal.SIGTERM, lambda signum, frame: the_worker.interrupt("got SIGTERM"))
+    from .shutdown import solo_signal_handlers
+    for signum, handler in solo_signal_handlers(the_worker).items():
+        signal.signal(signum, lambda _signum, _frame, handler=handler: handler())
     return int(the_worker.run())
 
 

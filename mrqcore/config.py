@@ -5,9 +5,13 @@ type, default and meaning; a value that does not fit is a ``ConfigError``
 naming the setting, and an unknown name gets a "did you mean" hint.
 
 The config file is plain Python (``mrqc_config.py`` in the working directory,
-or ``--config PATH`` / ``MRQC_CONFIG``). Its upper-case names are settings:
-``REDIS = "redis://..."``, ``GREENLETS = 10``, ``TASKS = {...}``. MRQ's long
-names (``DEFAULT_JOB_TIMEOUT`` ...) are accepted as aliases.
+or ``--config PATH`` / ``MRQC_CONFIG``; else MRQ's ``mrq-config.py``). Its
+upper-case names are settings: ``REDIS = "redis://..."``, ``GREENLETS = 10``,
+``TASKS = {...}``. MRQ's configuration is read as MRQ reads it: its file, its
+``MRQ_*`` variables (below ``MRQC_*``), and every name MRQ knows, each either
+the mrqc setting of the same meaning (``DEFAULT_JOB_TIMEOUT`` -> ``timeout``),
+accepted with no effect, or refused with the MRQ feature it configures and
+what to do (``mrqcore.config_mrq``).
 
 This module does not connect to anything; see ``mrqcore.runtime``.
 """
@@ -20,6 +24,7 @@ import runpy
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping
 
+from . import config_mrq
 from .exceptions import ConfigError
 from .urls import mask_url
 
@@ -60,6 +65,13 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in [
     Setting("max_time", "float", 0, "A worker exits after this many seconds (0: no limit).", 0),
     Setting("max_memory", "int", 0, "A worker exits gracefully above this RSS in MB (0: no limit).", 0),
     Setting("burst", "bool", False, "Drain the queues, then exit."),
+    # How a worker reads SIGTERM/SIGINT/SIGQUIT: docs/worker.md, "Stopping" (mrqcore.worker).
+    Setting("shutdown_signals", "str", "mrq",
+            "'mrq': SIGTERM interrupts running jobs (they are requeued), SIGINT finishes them; 'celery' "
+            "(set by `mrqc worker -A`): SIGTERM and SIGINT finish them (warm), SIGQUIT interrupts them (cold)."),
+    Setting("soft_shutdown_timeout", "float", 0,
+            "'celery' signals: seconds a cold shutdown (SIGQUIT, second SIGINT) lets running jobs finish "
+            "before interrupting and requeueing them (0: at once).", 0),
     Setting("dequeue_batch", "int", 0, "Jobs fetched per dequeue round trip (0: as many as free greenlets).", 0),
     Setting("poll_interval", "float", 1.0, "Seconds an idle worker waits for a wake-up before it looks again.", 0.01),
     Setting("heartbeat_interval", "float", 5.0, "Seconds between worker heartbeats.", 0.05),
@@ -90,17 +102,12 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in [
     Setting("log_lines_max", "int", 1000, "Log lines kept per job.", 0),
 ]}
 
-# MRQ's names for the same settings, so an MRQ config file loads unchanged.
-ALIASES: dict[str, str] = {
-    "default_job_timeout": "timeout",
-    "default_job_result_ttl": "result_ttl",
-    "default_job_abort_ttl": "abort_ttl",
-    "default_job_cancel_ttl": "cancel_ttl",
-    "default_job_ttl": "default_ttl",
-    "default_job_max_retries": "max_retries",
-    "default_job_retry_delay": "retry_delay",
-    "redis_prefix": "redis_prefix",
-}
+# MRQ's names for the same settings, so an MRQ config file loads unchanged (all of MRQ's names:
+# mrqcore.config_mrq).
+ALIASES: dict[str, str] = {k: v for k, v in config_mrq.SAME.items() if k != v}
+
+#: settings that take one of a few words
+CHOICES: dict[str, tuple[str, ...]] = {"shutdown_signals": ("mrq", "celery")}  # mrqcore.shutdown.MODES
 
 TASK_SETTINGS = ("queue", "timeout", "result_ttl", "abort_ttl", "cancel_ttl", "default_ttl",
                  "max_retries", "retry_delay", "max_concurrency")
@@ -181,6 +188,7 @@ class Config:
             self._values[k] = v
         self.source = source
         self._validate_tasks()
+        self._validate_choices()
 
     def __getattr__(self, name: str) -> Any:
         try:
@@ -219,23 +227,33 @@ class Config:
         for path, conf in self._values["tasks"].items():
             check_entry("tasks", path, conf, TASK_SETTINGS)
 
+    def _validate_choices(self) -> None:
+        for name, allowed in CHOICES.items():
+            value = self._values[name]
+            if value not in allowed:
+                raise ConfigError(name, f"must be one of {', '.join(map(repr, allowed))}, got {value!r}"
+                                        f"{_suggest(str(value), allowed)}")
+
     @classmethod
     def load(cls, config_file: str | None = None, env: Mapping[str, str] | None = None,
              overrides: Mapping[str, Any] | None = None, cwd: str | None = None) -> "Config":
-        """Resolve defaults < config file < ``MRQC_*`` environment < ``overrides``.
+        """Resolve defaults < config file < ``MRQ_*`` < ``MRQC_*`` environment < ``overrides``.
 
         ``config_file`` defaults to ``$MRQC_CONFIG``, else ``mrqc_config.py`` in
-        ``cwd`` if it exists. ``overrides`` holds command-line flags; ``None``
-        values in it are ignored (flag not given).
+        ``cwd`` if it exists, else MRQ's ``mrq-config.py`` there. MRQ's
+        ``MRQ_*`` variables come between the file and ``MRQC_*``. ``overrides``
+        holds command-line flags; ``None`` values in it are ignored (flag not given).
         """
         env = os.environ if env is None else env
         cwd = cwd or os.getcwd()
         values: dict[str, Any] = {}
         path = config_file or env.get("MRQC_CONFIG")
-        if not path and os.path.exists(os.path.join(cwd, "mrqc_config.py")):
-            path = os.path.join(cwd, "mrqc_config.py")
+        for default_name in ("mrqc_config.py", config_mrq.MRQ_CONFIG_FILE):
+            if not path and os.path.exists(os.path.join(cwd, default_name)):
+                path = os.path.join(cwd, default_name)
         if path:
             values.update(_read_config_file(path))
+        values.update(_read_mrq_env(env))
         values.update(_read_env(env))
         values.update(_normalize({k: v for k, v in (overrides or {}).items() if v is not None},
                                  from_text=False, origin="option"))
@@ -252,15 +270,35 @@ def check_entry(setting: str, name: str, entry: Any, allowed: Iterable[str]) -> 
             raise ConfigError(setting, f"entry {name!r} has unknown key {key!r}{_suggest(key, allowed)}")
 
 
-def _normalize(raw: Mapping[str, Any], from_text: bool, origin: str) -> dict[str, Any]:
+def _normalize(raw: Mapping[str, Any], from_text: bool, origin: str, mrq_source: bool = False) -> dict[str, Any]:
+    """Settings by mrqc name, checked; MRQ's names read through ``config_mrq`` (``mrq_source``: the
+    values come from MRQ's own file or ``MRQ_*``). Every MRQ name refused is reported in one error."""
     out: dict[str, Any] = {}
+    refused: list[tuple[str, str]] = []
     for key, value in raw.items():
         name = key.lower()
-        name = ALIASES.get(name, name)
-        setting = SETTINGS.get(name)
+        setting = None if mrq_source and name in config_mrq.MRQ_SOURCE_ONLY else SETTINGS.get(name)
         if setting is None:
-            raise ConfigError(key, f"unknown {origin}{_suggest(name, list(SETTINGS) + list(ALIASES))}")
+            try:
+                reading = config_mrq.read_mrq_name(name, value, mrq_source)
+            except KeyError:
+                hint = (" (MRQ let its config file hold a project's own values; mrqc's holds settings only: "
+                        "move it to a module of yours)") if mrq_source else ""
+                choices = list(SETTINGS) + sorted(config_mrq.MRQ_NAMES)
+                raise ConfigError(key, f"unknown {origin}{_suggest(name, choices)}{hint}") from None
+            if reading is None:  # an MRQ name with no effect here
+                continue
+            if isinstance(reading, str):
+                refused.append((key, reading))
+                continue
+            name, value = reading
+            setting = SETTINGS[name]
         out[name] = _coerce(setting, value, from_text)
+    if len(refused) == 1:
+        raise ConfigError(refused[0][0], f"{origin}: {refused[0][1]}")
+    if refused:
+        raise ConfigError(refused[0][0], f"{origin}: {len(refused)} MRQ settings are not part of mrqc:\n"
+                                         + "\n".join(f"  {key}: {message}" for key, message in refused))
     return out
 
 
@@ -272,7 +310,19 @@ def _read_config_file(path: str) -> dict[str, Any]:
     except Exception as exc:  # the file is user code: say which file broke
         raise ConfigError("config", f"file {path!r} raised {type(exc).__name__}: {exc}") from exc
     raw = {k: v for k, v in namespace.items() if k.isupper() and not k.startswith("_")}
-    return _normalize(raw, from_text=False, origin=f"setting in {path}")
+    mrq_source = os.path.basename(path) == config_mrq.MRQ_CONFIG_FILE
+    return _normalize(raw, from_text=False, origin=f"setting in {path}", mrq_source=mrq_source)
+
+
+def _read_mrq_env(env: Mapping[str, str]) -> dict[str, Any]:
+    """MRQ's ``MRQ_<NAME>`` variables, for the names MRQ knows (MRQ ignores others; so does this)."""
+    raw: dict[str, Any] = {}
+    for key, value in env.items():
+        name = key[len(config_mrq.MRQ_ENV_PREFIX):].lower()
+        if not key.startswith(config_mrq.MRQ_ENV_PREFIX) or name not in config_mrq.MRQ_NAMES or not value:
+            continue
+        raw[key[len(config_mrq.MRQ_ENV_PREFIX):]] = ",".join(value.split()) if name == "queues" else value
+    return _normalize(raw, from_text=True, origin="environment variable MRQ_*", mrq_source=True) if raw else {}
 
 
 def _read_env(env: Mapping[str, str]) -> dict[str, Any]:

@@ -22,6 +22,13 @@ Due times are absolute, so every scheduler computes the same ones:
   Monday) or ``monthday`` (1-31; months without that day are skipped);
 * ``cron``: the spec's times in UTC (``croniter``).
 
+``timezone`` (an IANA name, e.g. ``"Europe/Paris"``) makes an entry's
+``cron`` or ``dailytime`` wall-clock times in that zone (``zoneinfo``), with
+daylight saving time read as Celery beat reads it: a time that does not exist
+on the day clocks go forward (02:30 when 02:00 jumps to 03:00) runs at the
+instant it would have been without the jump (03:30 summer time); a time that
+exists twice when clocks go back runs once, at its first occurrence.
+
 Missed runs: a tick queues only the latest due time not yet queued, so a
 scheduler back after a long stop queues one catch-up run, not one per missed
 period. An entry no scheduler has seen yet runs at once (MRQ's behaviour),
@@ -47,16 +54,21 @@ from . import serialization
 from .config import _suggest
 from .exceptions import ConfigError, SerializationError
 from .runtime import Runtime, get_runtime
+from .scheduler_times import (day_start, format_dailytime, instant, parse_cron, parse_dailytime, parse_interval,
+                              parse_timezone, utc, wall_clock, zone_of)
 from .store.base import JobSpec
 
 logger = logging.getLogger("mrqc.scheduler")
 
 SETTING = "scheduler_tasks"
 ENTRY_KEYS = ("path", "params", "queue", "name", "interval", "dailytime", "weekday", "monthday",
-              "cron", "catch_up")
+              "cron", "catch_up", "timezone")
 TIMINGS = ("interval", "dailytime", "cron")
 _DAY = 86400
 _JOB_ID_NAMESPACE = uuid.UUID("7f0c1b52-3d55-4c55-9a64-5b0f8e7a2c11")
+#: more than any UTC offset change (DST, a zone's redefinition): how far wall-clock order and
+#: instant order can disagree around a transition
+_SHIFT = dt.timedelta(hours=3)
 
 
 @dataclass(frozen=True)
@@ -79,6 +91,8 @@ class ScheduleEntry:
     cron: str | None = None
     name: str | None = None
     catch_up: bool = True
+    #: IANA zone of ``cron``/``dailytime`` wall-clock times (None: UTC)
+    timezone: str | None = None
 
     # --- construction -------------------------------------------------------------
 
@@ -119,11 +133,11 @@ class ScheduleEntry:
                                        f"or 'cron' must be set (found: {found})")
         values: dict[str, Any] = {}
         if raw.get("interval") is not None:
-            values["interval"] = _parse_interval(raw["interval"], bad)
+            values["interval"] = parse_interval(raw["interval"], bad)
         if raw.get("cron") is not None:
-            values["cron"] = _parse_cron(raw["cron"], bad)
+            values["cron"] = parse_cron(raw["cron"], bad)
         if raw.get("dailytime") is not None:
-            values["dailytime"] = _parse_dailytime(raw["dailytime"], bad)
+            values["dailytime"] = parse_dailytime(raw["dailytime"], bad)
         for key, low, high in (("weekday", 0, 6), ("monthday", 1, 31)):
             value = raw.get(key)
             if value is None:
@@ -135,6 +149,11 @@ class ScheduleEntry:
             values[key] = value
         if "weekday" in values and "monthday" in values:
             raise bad("monthday", "cannot be combined with 'weekday'")
+        zone = raw.get("timezone")
+        if zone is not None:
+            values["timezone"] = parse_timezone(zone, bad)
+            if "interval" in values:
+                raise bad("timezone", "applies to 'cron' and 'dailytime' (an interval is the same in every zone)")
         return cls(path=path, params=dict(params), queue=raw.get("queue"), name=raw.get("name"),
                    catch_up=catch_up, **values)
 
@@ -148,6 +167,8 @@ class ScheduleEntry:
         spec = {"path": self.path, "params": self.params, "queue": self.queue, "interval": self.interval,
                 "dailytime": self.dailytime, "weekday": self.weekday, "monthday": self.monthday,
                 "cron": self.cron}
+        if self.timezone is not None:  # only when set: ids of existing entries do not change
+            spec["timezone"] = self.timezone
         digest = hashlib.sha1(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()
         return f"{self.path}:{digest[:12]}"
 
@@ -159,10 +180,11 @@ class ScheduleEntry:
         """The timing in words, e.g. ``every 60s`` or ``daily at 03:00:00 UTC on weekday 0``."""
         if self.interval is not None:
             return f"every {self.interval:g}s"
+        zone = self.timezone or "UTC"
         if self.cron is not None:
-            return f"cron {self.cron!r} (UTC)"
+            return f"cron {self.cron!r} ({zone})"
         assert self.dailytime is not None
-        text = f"daily at {_format_dailytime(self.dailytime)} UTC"
+        text = f"daily at {format_dailytime(self.dailytime)} {zone}"
         if self.weekday is not None:
             text += f" on weekday {self.weekday}"
         if self.monthday is not None:
@@ -176,14 +198,16 @@ class ScheduleEntry:
         if self.interval is not None:
             due = (math.floor(t / self.interval) + 1) * self.interval
             return due if due > t else due + self.interval
+        if self.timezone is not None:
+            return self._local_next(t)
         if self.cron is not None:
             from croniter import croniter
-            return float(croniter(self.cron, _utc(t)).get_next(float))
-        day = _utc(t).date()
+            return float(croniter(self.cron, utc(t)).get_next(float))
+        day = utc(t).date()
         for offset in range(0, 400):
             candidate = day + dt.timedelta(days=offset)
             if self._day_matches(candidate):
-                due = _day_start(candidate) + float(self.dailytime or 0)
+                due = day_start(candidate) + float(self.dailytime or 0)
                 if due > t:
                     return due
         raise ConfigError(SETTING, f"entry {self.id!r} never runs")  # unreachable with valid fields
@@ -192,17 +216,64 @@ class ScheduleEntry:
         """The latest due time at or before ``t``: the run a tick at ``t`` should have queued."""
         if self.interval is not None:
             return math.floor(t / self.interval) * self.interval
+        if self.timezone is not None:
+            return self._local_prev(t)
         if self.cron is not None:
             from croniter import croniter
-            return float(croniter(self.cron, _utc(math.floor(t) + 1)).get_prev(float))
-        day = _utc(t).date()
+            return float(croniter(self.cron, utc(math.floor(t) + 1)).get_prev(float))
+        day = utc(t).date()
         for offset in range(0, 400):
             candidate = day - dt.timedelta(days=offset)
             if self._day_matches(candidate):
-                due = _day_start(candidate) + float(self.dailytime or 0)
+                due = day_start(candidate) + float(self.dailytime or 0)
                 if due <= t:
                     return due
         raise ConfigError(SETTING, f"entry {self.id!r} never runs")  # unreachable with valid fields
+
+    # Local wall-clock times (``timezone``): walk the naive wall-clock times the spec names, map
+    # each to its instant (fold=0: Celery's reading of skipped and repeated times), keep the
+    # nearest one past ``t``. Around a transition wall-clock order and instant order disagree
+    # by up to the offset change, so the walk goes on for _SHIFT beyond the first hit.
+
+    def _local_next(self, t: float) -> float:
+        zone = zone_of(self.timezone)
+        best: tuple[float, dt.datetime] | None = None
+        for wall in self._walls(wall_clock(t, zone) - _SHIFT, forward=True):
+            if best is not None and wall > best[1] + _SHIFT:
+                return best[0]
+            due = instant(wall, zone)
+            if due > t and (best is None or due < best[0]):
+                best = (due, wall)
+        raise ConfigError(SETTING, f"entry {self.id!r} never runs")  # unreachable with valid fields
+
+    def _local_prev(self, t: float) -> float:
+        zone = zone_of(self.timezone)
+        best: tuple[float, dt.datetime] | None = None
+        for wall in self._walls(wall_clock(t, zone) + _SHIFT, forward=False):
+            if best is not None and wall < best[1] - _SHIFT:
+                return best[0]
+            due = instant(wall, zone)
+            if due <= t and (best is None or due > best[0]):
+                best = (due, wall)
+        raise ConfigError(SETTING, f"entry {self.id!r} never runs")  # unreachable with valid fields
+
+    def _walls(self, start: dt.datetime, forward: bool) -> Iterable[dt.datetime]:
+        """The entry's naive wall-clock times after (or before) ``start``, nearest first (~400 days)."""
+        if self.cron is not None:
+            from croniter import croniter
+            it = croniter(self.cron, start)
+            end = start + dt.timedelta(days=400) * (1 if forward else -1)
+            while True:
+                wall = it.get_next(dt.datetime) if forward else it.get_prev(dt.datetime)
+                if (wall > end) if forward else (wall < end):
+                    return
+                yield wall
+        day = start.date()
+        step = 1 if forward else -1
+        for offset in range(-1, 402):
+            candidate = day + dt.timedelta(days=offset * step)
+            if self._day_matches(candidate):
+                yield dt.datetime.combine(candidate, dt.time()) + dt.timedelta(seconds=float(self.dailytime or 0))
 
     def _day_matches(self, day: dt.date) -> bool:
         if self.weekday is not None and day.weekday() != self.weekday:
@@ -277,7 +348,7 @@ class Scheduler:
             if run is not None:
                 queued.append(run)
                 logger.info("scheduler queued %s (%s) due %s as job %s", entry.path, entry.describe(),
-                            _utc(due).isoformat(), run.job_id)
+                            utc(due).isoformat(), run.job_id)
                 self.runtime.metric("scheduler.queued", 1, queue=run.queue, path=entry.path,
                                     entry=entry.id, due=due)
         return queued
@@ -289,7 +360,8 @@ class Scheduler:
     def run(self, poll_interval: float | None = None) -> None:
         """Tick until ``stop()``; sleeps until the next due time, at most ``poll_interval``."""
         poll = float(poll_interval if poll_interval is not None else self.runtime.config.poll_interval)
-        logger.info("scheduler running %d entries", len(self.entries))
+        logger.info("scheduler running %d entries: %s", len(self.entries),
+                    "; ".join(f"{e.id} ({e.describe()})" for e in self.entries))
         while not self._stop.is_set():
             now = time.time()
             try:
@@ -330,50 +402,3 @@ class Scheduler:
                   "retry_count": "0",
                   "meta": serialization.dumps({"schedule": {"entry": entry.id, "due": due}}, "meta").decode()}
         return JobSpec(job_id, queue, fields)
-
-
-# --- parsing helpers -------------------------------------------------------------------
-
-
-def _parse_interval(value: Any, bad: Any) -> float:
-    if isinstance(value, dt.timedelta):
-        value = value.total_seconds()
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0 \
-            or not math.isfinite(value):
-        raise bad("interval", f"must be a positive number of seconds, got {value!r}")
-    return float(value)
-
-
-def _parse_cron(value: Any, bad: Any) -> str:
-    from croniter import croniter
-    if not isinstance(value, str) or not croniter.is_valid(value):
-        raise bad("cron", f"must be a cron spec like '*/5 * * * *', got {value!r}")
-    return value
-
-
-def _parse_dailytime(value: Any, bad: Any) -> float:
-    if isinstance(value, dt.time):
-        return value.hour * 3600 + value.minute * 60 + value.second + value.microsecond / 1e6
-    problem = f"must be 'HH:MM' or 'HH:MM:SS' (UTC), got {value!r}"
-    if not isinstance(value, str):
-        raise bad("dailytime", problem)
-    parts = value.split(":")
-    if len(parts) not in (2, 3) or not all(p.isdigit() for p in parts):
-        raise bad("dailytime", problem)
-    hour, minute, second = (int(p) for p in (parts + ["0"])[:3])
-    if hour > 23 or minute > 59 or second > 59:
-        raise bad("dailytime", problem)
-    return float(hour * 3600 + minute * 60 + second)
-
-
-def _format_dailytime(seconds: float) -> str:
-    whole = int(seconds)
-    return f"{whole // 3600:02d}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
-
-
-def _utc(t: float) -> dt.datetime:
-    return dt.datetime.fromtimestamp(t, tz=dt.timezone.utc)
-
-
-def _day_start(day: dt.date) -> float:
-    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc).timestamp()

@@ -40,6 +40,7 @@ class Supervisor:
     def run(self) -> int:
         signal.signal(signal.SIGINT, self._forward)
         signal.signal(signal.SIGTERM, self._forward)
+        signal.signal(signal.SIGQUIT, self._forward)  # Celery's cold shutdown (shutdown_signals 'celery')
         for _ in range(self.count):
             self._spawn()
         exit_code = 0
@@ -78,6 +79,7 @@ class Supervisor:
         if pid == 0:  # the child: run the worker, never return into the supervisor's loop
             signal.signal(signal.SIGINT, signal.SIG_DFL)
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            signal.signal(signal.SIGQUIT, signal.SIG_DFL)
             code = 1
             try:
                 code = int(self.target() or 0)

@@ -27,16 +27,17 @@ The public protocol, what other modules (compat, queues, the admin) may use:
 is private.
 
 Stopping: ``--burst`` exits when the queues are drained; ``max_jobs``,
-``max_time`` and ``max_memory`` stop it gracefully. First SIGINT: finish the
-current jobs, then exit. SIGTERM, or a second SIGINT: interrupt the current
-jobs (status ``interrupt``), record them, exit. (Signals are handled with the
-gevent pool only; a solo worker is stopped by calling ``stop()``.)
+``max_time`` and ``max_memory`` stop it gracefully. Signals are read MRQ's
+way by default (first SIGINT: finish the current jobs, then exit; SIGTERM, or
+a second SIGINT: interrupt them, status ``interrupt``, recovery requeues them)
+or Celery's (``mrqc worker -A``: SIGTERM warm, SIGQUIT cold), see
+``mrqcore.shutdown``. (Signals are handled with the gevent pool only; a solo
+worker is stopped by calling ``stop()``.)
 """
 from __future__ import annotations
 
 import logging
 import os
-import signal
 import socket
 import threading
 import time
@@ -424,18 +425,6 @@ class Worker:
     # --- signals --------------------------------------------------------------------
 
     def _install_signals(self) -> None:
-        gevent.signal_handler(signal.SIGINT, self._on_sigint)
-        gevent.signal_handler(signal.SIGTERM, self._on_sigterm)
-
-    def _on_sigint(self) -> None:
-        if self._graceful.is_set():
-            logger.warning("second SIGINT: interrupting %d running jobs", len(self._running))
-            self.interrupt("got a second SIGINT")
-        else:
-            logger.warning("SIGINT: finishing %d running jobs, then exiting (SIGINT again to interrupt)",
-                           len(self._running))
-            self.stop("got SIGINT")
-
-    def _on_sigterm(self) -> None:
-        logger.warning("SIGTERM: interrupting %d running jobs", len(self._running))
-        self.interrupt("got SIGTERM")
+        # MRQ's or Celery's reading of SIGTERM/SIGINT/SIGQUIT: mrqcore.shutdown (`shutdown_signals`).
+        from .shutdown import install_signal_handlers
+        install_signal_handlers(self)

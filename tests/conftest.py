@@ -130,7 +130,8 @@ class WorkerProcess:
 
     def stop(self) -> None:
         if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
+            # At once: a Celery app's worker (-A) reads SIGTERM as a warm shutdown, SIGQUIT interrupts.
+            self.proc.send_signal(signal.SIGQUIT if "-A" in self.args else signal.SIGTERM)
             try:
                 self.proc.wait(timeout=10)
             except subprocess.TimeoutExpired:

@@ -126,7 +126,7 @@ def test_worker_shutdown_is_worker_lost(app, compat_worker, redis_client, key):
     worker = compat_worker()
     result = gated.delay("shutdown")
     wait_for(lambda: redis_client.llen(key("gated-started")) == 1, timeout=20, message="task started")
-    worker.signal(signal.SIGTERM)
+    worker.signal(signal.SIGQUIT)  # Celery's cold shutdown (SIGTERM is warm: the task would finish)
     assert worker.wait(30) == 0
     with pytest.raises(WorkerLostError):
         result.get(timeout=20)
@@ -138,7 +138,7 @@ def test_acks_late_task_is_requeued_on_worker_shutdown(app, compat_worker, redis
     worker = compat_worker()
     result = gated_late.delay("late")
     wait_for(lambda: redis_client.llen(key("gated-started")) == 1, timeout=20, message="task started")
-    worker.signal(signal.SIGTERM)
+    worker.signal(signal.SIGQUIT)  # Celery's cold shutdown (SIGTERM is warm: the task would finish)
     assert worker.wait(30) == 0
     assert Job(result.id).fetch().status == "queued" and result.state == states.PENDING
     compat_worker()

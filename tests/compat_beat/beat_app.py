@@ -1,7 +1,8 @@
 """A small mrqc app with periodic tasks, for the beat tests (imported by workers as tests.compat_beat.beat_app).
 
 Redis and the key prefix come from mrqc's config (``MRQC_REDIS``/``MRQC_REDIS_PREFIX``,
-or the test's current runtime); ``BEAT_APP_EVERY`` sets the tick entry's period.
+or the test's current runtime); ``BEAT_APP_EVERY`` sets the tick entry's period,
+``BEAT_APP_TZ`` the app's ``timezone`` (default UTC).
 """
 import os
 
@@ -20,7 +21,7 @@ def setup_periodic_tasks(sender, **kwargs):
 
 app.conf.update(
     task_default_queue="beat-default",
-    timezone="UTC",
+    timezone=os.environ.get("BEAT_APP_TZ", "UTC"),
     beat_schedule={
         "nightly": {"task": "tests.compat_beat.beat_app.tick", "schedule": crontab(minute=30, hour=2),
                     "args": ("nightly",), "kwargs": {"extra": 1}},

@@ -36,16 +36,18 @@ def test_scheduler_tasks_of_an_app(runtime):
     assert entries["tick"]["params"] == {"args": ["every"], "kwargs": {}}
 
 
-def test_non_utc_timezone_with_crontab_is_refused(runtime):
+def test_non_utc_timezone_goes_with_the_crontab_entries(runtime):
+    """Crontab entries carry the app's zone to the scheduler (they used to be refused); intervals do not."""
     from mrqc import Celery
     app = Celery("tz_app", set_as_current=False)
     app.conf.timezone = "Europe/Paris"
     app.conf.beat_schedule = {"morning": {"task": "x.y", "schedule": crontab(minute=0, hour=7)},
                               "often": {"task": "x.z", "schedule": 60}}
-    with pytest.raises(ImproperlyConfigured, match=r"timezone is 'Europe/Paris'.*morning"):
-        scheduler_tasks(app)
-    app.conf.beat_schedule = {"often": {"task": "x.z", "schedule": 60}}
-    assert [e["name"] for e in scheduler_tasks(app)] == ["often"]  # intervals do not depend on the zone
+    entries = {e["name"]: e for e in scheduler_tasks(app)}
+    assert entries["morning"]["timezone"] == "Europe/Paris" and entries["morning"]["cron"] == "0 7 * * *"
+    assert "timezone" not in entries["often"]  # intervals do not depend on the zone
+    app.conf.timezone = "UTC"
+    assert "timezone" not in {e["name"]: e for e in scheduler_tasks(app)}["morning"]
 
 
 def test_ticked_run_executes_the_celery_task(runtime, run_burst):

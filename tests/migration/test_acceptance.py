@@ -113,11 +113,12 @@ def test_sample_project_converts_and_passes_on_mrqc(tmp_path: Path, newsroom_env
     assert os.access(project / "scripts/start-worker.sh", os.X_OK)  # the mode survives
 
     # what the tool wrote, in the files a reviewer would look at
-    assert "worker: mrqc worker -A newsroom --log-level INFO --greenlets 3 --scheduler default media digest" \
+    assert "worker: mrqc -A newsroom worker --loglevel=INFO --concurrency=3 -Q default,media,digest -B " \
+        "--without-gossip --without-mingle --without-heartbeat" \
         in (project / "Procfile").read_text()
-    assert 'CMD ["mrqc", "worker", "-A", "newsroom", "--log-level", "INFO", "default", "media", "digest"]' \
+    assert 'CMD ["mrqc", "-A", "newsroom", "worker", "--loglevel=INFO", "-Q", "default,media,digest"]' \
         in (project / "Dockerfile").read_text()
-    assert 'exec mrqc worker -A newsroom --log-level INFO --greenlets "${CONCURRENCY:-4}" default media digest' \
+    assert 'exec mrqc -A newsroom worker -l info -c "${CONCURRENCY:-4}" -Q default,media,digest' \
         in (project / "scripts/start-worker.sh").read_text()
     media = (project / "newsroom/tasks/media.py").read_text()
     assert "import mrqc\nimport mrqc.exceptions\n" in media and "@mrqc.shared_task(bind=True)" in media

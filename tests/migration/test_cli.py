@@ -114,6 +114,7 @@ def test_report_lists_changes_with_file_line_reason_action(newsroom: Path) -> No
     changes = run.report["changes"]
     procfile = [c for c in changes if c["file"] == "Procfile"]
     assert [c["line"] for c in procfile] == [2, 3]
-    assert "dropped --without-gossip" in procfile[0]["reason"]
+    assert procfile[0]["reason"] == ("-> mrqc -A newsroom worker --loglevel=INFO --concurrency=3 -Q default,media,digest "
+                                     "-B --without-gossip --without-mingle --without-heartbeat")
     assert all(set(c) == {"kind", "file", "line", "construct", "reason", "action"} for c in changes)
     assert run.report["exit_code"] == 0 and run.report["source"] == "auto"

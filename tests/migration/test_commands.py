@@ -11,21 +11,29 @@ from mrqc.migration.targets import Refusal
 
 
 @pytest.mark.parametrize("command, expected", [
-    ("celery -A proj worker -l info -c 8 -Q a,b", "mrqc worker -A proj --log-level INFO --greenlets 8 a b"),
-    ("celery worker --app=proj --loglevel=DEBUG --concurrency=2", "mrqc worker -A proj --log-level DEBUG --greenlets 2"),
-    ("celery -A proj worker -B -n reports --max-tasks-per-child 100 --max-memory-per-child 204800",
-     "mrqc worker -A proj --scheduler --name reports --max-jobs 100 --max-memory 200"),
-    ("celery -A proj worker -P gevent -E -Ofair --without-mingle", "mrqc worker -A proj"),
-    ("celery -b redis://r:6379/1 -A proj worker", "mrqc worker -A proj --redis redis://r:6379/1"),
-    ("python -m celery -A proj worker", "mrqc worker -A proj"),
+    # mrqc takes Celery's worker, purge and call flags: the command is kept as written
+    ("celery -A proj worker -l info -c 8 -Q a,b", "mrqc -A proj worker -l info -c 8 -Q a,b"),
+    ("celery worker --app=proj --loglevel=DEBUG --concurrency=2", "mrqc worker --app=proj --loglevel=DEBUG --concurrency=2"),
+    ("celery -A proj worker -B -n reports@%h --max-tasks-per-child 100 --max-memory-per-child 204800",
+     "mrqc -A proj worker -B -n reports@%h --max-tasks-per-child 100 --max-memory-per-child 204800"),
+    ("celery -A proj worker -P gevent -E -Ofair --without-mingle", "mrqc -A proj worker -P gevent -E -Ofair --without-mingle"),
+    ("celery -A proj worker -P prefork -c 4 --autoscale=10,3", "mrqc -A proj worker -P prefork -c 4 --autoscale=10,3"),
+    ("celery -A proj worker -P solo -O default -s /var/run/beat", "mrqc -A proj worker -P solo -O default -s /var/run/beat"),
+    ("celery -A proj worker --events --schedule-filename /x", "mrqc -A proj worker -E --schedule /x"),
+    ("celery -b redis://r:6379/1 -A proj worker", "mrqc -A proj worker --redis redis://r:6379/1"),
+    ("celery -A proj worker -b redis://r:6379/1 -c 2", "mrqc -A proj worker --redis redis://r:6379/1 -c 2"),
+    ("python -m celery -A proj worker", "mrqc -A proj worker"),
     ("/venv/bin/celery -A proj beat -l info -s /var/run/beat", "/venv/bin/mrqc beat -A proj -l info -s /var/run/beat"),
-    ("celery -A proj purge -f -Q a,b", "mrqc cancel -A proj --status queued --queue a --queue b"),
+    ("celery -A proj purge -f -Q a,b", "mrqc -A proj purge -f -Q a,b"),
+    ("celery -A proj purge -X c", "mrqc -A proj purge -X c"),
     ("celery -A proj control revoke 1234", "mrqc revoke -A proj 1234"),
     ("celery -A proj result 1234 --traceback", "mrqc result -A proj --traceback 1234"),
-    ("celery -A proj call proj.add --args=[1,2] --queue math",
-     'mrqc run -A proj --queue math proj.add {"args":[1,2],"kwargs":{}}'),
+    ("celery -A proj call proj.add --args=[1,2] --queue math", "mrqc -A proj call proj.add --args=[1,2] --queue math"),
+    ("celery -A proj call proj.add -a [1,2] -k {} --countdown 10", "mrqc -A proj call proj.add -a [1,2] -k {} --countdown 10"),
+    ("celery -A proj report", "mrqc -A proj report"),
     ("mrq-worker high default --greenlets 10 --max_jobs 5 --scheduler",
-     "mrqc worker high default --greenlets 10 --max-jobs 5 --scheduler"),
+     "mrqc worker high default --greenlets 10 --max_jobs 5 --scheduler"),
+    ("mrq-worker --gevent 3 default", "mrqc worker --greenlets 3 default"),
     ("mrq-run tasks.Add {} --queue q", "mrqc run tasks.Add {} --queue q"),
 ])
 def test_converts(command: str, expected: str) -> None:
@@ -34,17 +42,27 @@ def test_converts(command: str, expected: str) -> None:
     assert " ".join(result.argv) == expected
 
 
+def test_notes_name_what_was_respelled_or_dropped() -> None:
+    result = convert("celery -q -A proj worker --prefetch-multiplier 4 --events -c 2".split(" "))
+    assert isinstance(result, Converted) and " ".join(result.argv) == "mrqc -A proj worker -E -c 2"
+    assert result.notes == ["dropped -q: plain output", "dropped --prefetch-multiplier 4: no prefetch in mrqc",
+                            "--events -> -E"]
+
+
 @pytest.mark.parametrize("command, reason", [
-    ("celery -A proj worker --autoscale=10,3", "--autoscale=10,3 has no mrqc equivalent"),
-    ("celery -A proj worker -n w1@%h", "%-escapes"),
-    ("celery -A proj worker --time-limit 30", "--time-limit has no mrqc equivalent"),
+    ("celery -A proj worker -P eventlet", "-P eventlet: mrqc workers are gevent workers"),
+    ("celery -A proj worker --pool=threads", "mrqc has no thread pool"),
+    ("celery -A proj worker -O weird", "mrqc takes -O fair or -O default"),
+    ("celery -A proj worker -n w1@%i", "unknown %-sequence '%i'"),
+    ("celery -A proj worker --time-limit 30", "--time-limit 30 has no mrqc equivalent"),
     ("celery -A proj worker --pidfile=/run/w.pid --detach", "--pidfile=/run/w.pid has no mrqc equivalent"),
+    ("celery -A proj worker --purge", "--purge has no mrqc equivalent"),
     ("celery -A proj inspect active", "remote-control inspection"),
     ("celery -A proj events", "event bus"),
     ("celery multi start w1 -A proj", "celery multi"),
     ("celery -A proj beat -S django_celery_beat.schedulers:DatabaseScheduler", "custom beat scheduler"),
     ("celery -b amqp://guest@rabbit// -A proj worker", "not Redis"),
-    ("celery -A proj call proj.add --args=[1,2]", "without --queue"),
+    ("celery -A proj call proj.add --serializer json", "--serializer json has no mrqc equivalent"),
     ("celery -A proj worker --frobnicate", "--frobnicate has no mrqc equivalent"),
     ("mrq-worker --mongodb_jobs mongodb://m/jobs default", "--mongodb_jobs has no mrqc worker equivalent"),
 ])
@@ -52,6 +70,22 @@ def test_refuses(command: str, reason: str) -> None:
     result = convert(command.split(" "))
     assert isinstance(result, Refusal), result
     assert reason in result.reason and result.action
+
+
+def test_converted_worker_lines_are_accepted_by_mrqc_worker() -> None:
+    """What the table keeps as written, mrqc worker's own flag parsing takes (no stale table)."""
+    import click
+
+    from mrqcore.cli import cli
+    from mrqcore.worker_flags import plan_worker
+    for command in ("celery -A proj worker -l info -c 8 -Q a,b -n w@%h -P gevent -E -Ofair --without-gossip",
+                    "celery -A proj worker -P prefork -c 2 --autoscale=4,1 --max-tasks-per-child 10 -B"):
+        result = convert(command.split(" "))
+        assert isinstance(result, Converted)
+        args = result.argv[result.argv.index("worker") + 1:]
+        ctx = cli.commands["worker"].make_context("worker", list(args))
+        plan_worker(tuple(ctx.params.pop("queues", ()) or ()), ctx.params)
+        assert isinstance(ctx, click.Context)
 
 
 def test_every_mrqc_flag_written_exists() -> None:
@@ -64,26 +98,26 @@ def test_every_mrqc_flag_written_exists() -> None:
 
 FILES = {
     "Procfile": ("worker: celery -A proj worker -c 4  # four\nweb: gunicorn proj.wsgi\n",
-                 "worker: mrqc worker -A proj --greenlets 4  # four\nweb: gunicorn proj.wsgi\n"),
+                 "worker: mrqc -A proj worker -c 4  # four\nweb: gunicorn proj.wsgi\n"),
     "run.sh": ("#!/bin/sh\nset -e\nexec celery -A proj worker \\\n  -l info -Q a,b >> /var/log/w.log 2>&1\n"
                "pip install celery redis\n",
-               "#!/bin/sh\nset -e\nexec mrqc worker -A proj --log-level INFO a b >> /var/log/w.log 2>&1\n"
+               "#!/bin/sh\nset -e\nexec mrqc -A proj worker -l info -Q a,b >> /var/log/w.log 2>&1\n"
                "pip install celery redis\n"),
     "Dockerfile": ('FROM python:3.12\nRUN pip install celery\nCMD ["celery", "-A", "proj", "worker", "-c", "2"]\n',
-                   'FROM python:3.12\nRUN pip install celery\nCMD ["mrqc", "worker", "-A", "proj", "--greenlets", "2"]\n'),
+                   'FROM python:3.12\nRUN pip install celery\nCMD ["mrqc", "-A", "proj", "worker", "-c", "2"]\n'),
     "worker.service": ("[Service]\nExecStart=/srv/venv/bin/celery -A proj worker -l warning\nRestart=always\n",
-                       "[Service]\nExecStart=/srv/venv/bin/mrqc worker -A proj --log-level WARNING\nRestart=always\n"),
+                       "[Service]\nExecStart=/srv/venv/bin/mrqc -A proj worker -l warning\nRestart=always\n"),
     "supervisord.conf": ("[program:worker]\ncommand=celery -A proj worker -c 3\nautostart=true\n",
-                         "[program:worker]\ncommand=mrqc worker -A proj --greenlets 3\nautostart=true\n"),
+                         "[program:worker]\ncommand=mrqc -A proj worker -c 3\nautostart=true\n"),
     "docker-compose.yml": ("services:\n  worker:\n    image: celery\n    command: celery -A proj worker -B\n"
                            "  beat:\n    command: [\"celery\", \"-A\", \"proj\", \"beat\"]\n"
                            "  shell:\n    command: sh -c 'sleep 1 && celery -A proj worker -c 2'\n",
-                           "services:\n  worker:\n    image: celery\n    command: mrqc worker -A proj --scheduler\n"
+                           "services:\n  worker:\n    image: celery\n    command: mrqc -A proj worker -B\n"
                            "  beat:\n    command: [\"mrqc\", \"beat\", \"-A\", \"proj\"]\n"
-                           "  shell:\n    command: sh -c 'sleep 1 && mrqc worker -A proj --greenlets 2'\n"),
-    "k8s.yaml": ("containers:\n  - name: w\n    command: [celery]\n    args: [-A, proj, worker, -Q, 'a,b']\n"
+                           "  shell:\n    command: sh -c 'sleep 1 && mrqc -A proj worker -c 2'\n"),
+    "k8s.yaml": ("containers:\n  - name: w\n    command: [celery]\n    args: [-A, proj, worker, -Q, \"a,b\"]\n"
                  "  - name: b\n    command:\n      - celery\n    args:\n      - -A\n      - proj\n      - beat\n",
-                 "containers:\n  - name: w\n    command: [mrqc]\n    args: [worker, -A, proj, a, b]\n"
+                 "containers:\n  - name: w\n    command: [mrqc]\n    args: [-A, proj, worker, -Q, \"a,b\"]\n"
                  "  - name: b\n    command:\n      - mrqc\n    args:\n      - beat\n      - -A\n      - proj\n"),
 }
 
@@ -104,7 +138,7 @@ def test_from_mrq_leaves_celery_commands(tmp_path: Path) -> None:
     migrate([tmp_path], mode="write", source="mrq", root=str(tmp_path))
     assert (tmp_path / "Procfile").read_text() == "a: celery -A proj worker\nb: mrqc worker default\n"
     migrate([tmp_path], mode="write", source="celery", root=str(tmp_path))
-    assert (tmp_path / "Procfile").read_text() == "a: mrqc worker -A proj\nb: mrqc worker default\n"
+    assert (tmp_path / "Procfile").read_text() == "a: mrqc -A proj worker\nb: mrqc worker default\n"
 
 
 def test_pytest_plugin_in_pytest_config(tmp_path: Path) -> None:

@@ -145,6 +145,24 @@ def test_mrq_config_becomes_mrqc_config(tmp_path: Path) -> None:
     assert again.files_changed == [] and len(again.of_kind("left")) == 1
 
 
+def test_mrq_config_names_read_through_mrqcores_table(tmp_path: Path) -> None:
+    """MRQ's LOG_FORMAT (a %-format) becomes LOG_WORKER_FORMAT; no-effect and refused names are left
+    out with mrqcore's reason; the result loads."""
+    config = ("LOG_FORMAT = '%(asctime)s %(message)s'\nREDIS_MAX_CONNECTIONS = 100\n"
+              "DASHBOARD_HTTPAUTH = 'a:b'\nMAX_LATENCY = 2\nDEQUEUE_STRATEGY = 'sequential'\n")
+    out, report = convert(tmp_path, {"mrq-config.py": config}, source="mrq")
+    assert out["mrqc_config.py"] == ("LOG_WORKER_FORMAT = '%(asctime)s %(message)s'\nMAX_LATENCY = 2\n"
+                                     "DEQUEUE_STRATEGY = 'sequential'\n")
+    left = {note.construct.split()[0]: note for note in report.of_kind("left")}
+    assert set(left) == {"REDIS_MAX_CONNECTIONS", "DASHBOARD_HTTPAUTH"}
+    assert "no effect in mrqc: redis-py pools" in left["REDIS_MAX_CONNECTIONS"].reason
+    assert "mrqc dashboard --auth" in left["DASHBOARD_HTTPAUTH"].reason
+    from mrqcore.config import Config
+    loaded = Config.load(config_file=str(tmp_path / "mrqc_config.py"), env={})
+    assert (loaded.log_worker_format, loaded.poll_interval, loaded.log_format) == ("%(asctime)s %(message)s", 2.0,
+                                                                                  "text")
+
+
 def test_mrq_config_diff_names_the_new_file(tmp_path: Path) -> None:
     (tmp_path / "app").mkdir()
     (tmp_path / "app" / "mrq-config.py").write_text("GREENLETS = 2\n")

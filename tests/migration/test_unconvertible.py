@@ -5,7 +5,7 @@ the pickle serializer, remote control (``app.control.inspect()``,
 ``broadcast``), Celery internals (``celery.app.trace``, ``celery.worker.*``),
 ``Task.replace`` and ``add_to_chord``, ``celery.contrib.abortable``, settings
 and task options compat refuses, a non-Redis broker, and command lines with no
-mrqc equivalent (``--autoscale``, ``flower``, ``inspect ping``, ``celery multi``).
+mrqc equivalent (``--time-limit``, ``flower``, ``inspect ping``, ``celery multi``).
 """
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ EXPECTED = [
     ("proj/tasks.py", "self.add_to_chord(ingest.s(part))", "Task.add_to_chord() is not supported"),
     ("proj/tasks.py", "return app.control.inspect().active()", "app.control.inspect() is not served"),
     ("proj/tasks.py", 'app.control.broadcast("shutdown")', "app.control.broadcast() is not served"),
-    ("Procfile", "worker: celery -A proj worker --autoscale", "--autoscale=10,3 has no mrqc equivalent"),
+    ("Procfile", "worker: celery -A proj worker --time-limit", "--time-limit=300 has no mrqc equivalent"),
     ("Procfile", "flower: celery -A proj flower", "Flower has no mrqc command"),
     ("deploy/worker.yaml", '"inspect", "ping"', "no remote-control bus"),
     ("deploy/celery.service", "ExecStart=/opt/proj/venv/bin/celery multi start", "celery multi"),
@@ -76,7 +76,7 @@ def test_constructs_left_are_untouched_and_the_rest_converted(project: Path) -> 
     # what could be converted in the same files was converted
     assert "from mrqc import Celery\nfrom celery import bootsteps\n" in (project / "proj/celery.py").read_text()
     assert "from mrqc import shared_task\n" in (project / "proj/tasks.py").read_text()
-    assert 'command: ["mrqc", "worker", "-A", "proj", "--log-level", "INFO", "--greenlets", "4"]' \
+    assert 'command: ["mrqc", "-A", "proj", "worker", "-l", "info", "-c", "4"]' \
         in (project / "deploy/worker.yaml").read_text()
     assert "task_always_eager = False" in (project / "proj/celeryconfig.py").read_text()  # renamed, as upgrade does
 
