@@ -328,6 +328,7 @@ def attach_worker(worker: "Worker") -> None:
             return {"error": "unknown task"}
         task.soft_time_limit = float(soft) if soft is not None else None
         task.time_limit = float(hard) if hard is not None else None
+        worker.runtime.tasks.forget(task.name)  # the hard limit is mrqcore's timeout setting, cached per task
         return {"ok": "time limits set successfully"}
 
     control.register("registered", registered)
