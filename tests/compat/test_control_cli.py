@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import socket
 import subprocess
+import time
 from typing import Any, Callable
 
 from tests.compat.test_cli_habits import (APP, QA, QB, env, habits, held, mrqc, recorded,  # noqa: F401
@@ -130,3 +131,32 @@ def test_bad_command_lines_are_usage_errors(mrqc):
     assert out.returncode == 2 and "n must be a whole number, got 'many'" in out.stderr
     out = mrqc("-A", APP, "control", "rate_limit", "--terminate", "a", "1/s", "-t", "0.1")
     assert out.returncode == 2 and "--terminate goes with revoke" in out.stderr
+
+
+def test_admin_commands_use_the_apps_broker(mrqc, env, runtime, habits, redis_url, prefix, tmp_path):
+    """``-A proj`` alone (no MRQC_REDIS, no --redis) makes jobs/queues/workers/status/cancel/requeue read the
+    app's broker and key prefix (``broker_transport_options["global_keyprefix"]``)."""
+    (tmp_path / "brokered_app.py").write_text(
+        "from mrqc import Celery\n"
+        f"app = Celery('brokered', broker={redis_url!r}, set_as_current=False)\n"
+        f"app.conf.broker_transport_options = {{'global_keyprefix': {prefix!r}}}\n")
+    for name in ("MRQC_REDIS", "MRQC_REDIS_PREFIX"):
+        env.pop(name, None)
+    env["PYTHONPATH"] = f"{tmp_path}:{env['PYTHONPATH']}"
+    sent = [habits.where.apply_async((i,), queue="brokered") for i in range(2)]
+    runtime.store.heartbeat("fake@host.abc123", {"status": "running", "queues": "brokered", "heartbeat": "0"},
+                            60, time.time())
+
+    def run(*args: str) -> Any:
+        out = mrqc("-A", "brokered_app", *args, "--json")
+        assert out.returncode == 0, out.stdout + out.stderr
+        return json.loads(out.stdout)
+
+    assert {q["name"]: q["size"] for q in run("queues")}["brokered"] == 2
+    assert sorted(j["id"] for j in run("jobs", "--queue", "brokered")) == sorted(r.id for r in sent)
+    assert [w["id"] for w in run("workers")] == ["fake@host.abc123"]
+    assert run("status")["by_queue"]["brokered"]["queued"] == 2
+    assert sorted(run("cancel", "--queue", "brokered")["cancelled"]) == sorted(r.id for r in sent)
+    assert all(r.state == "REVOKED" for r in sent)
+    assert sorted(run("requeue", "--queue", "brokered")["requeued"]) == sorted(r.id for r in sent)
+    assert runtime.store.queue_size("brokered") == 2
