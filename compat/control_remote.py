@@ -119,6 +119,12 @@ class Inspect:
     def report(self) -> Any:
         return self._request("stats")
 
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        raise UnsupportedOption(f"app.control.inspect().{name}() is not supported by mrqc; the inspect commands "
+                                "are listed in docs/remote-control.md")
+
 
 class Control:
     """``app.control``: remote control of the app's live workers (see the module docstring)."""

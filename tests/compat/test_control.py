@@ -33,6 +33,8 @@ def test_no_worker_gives_an_empty_reply_after_the_timeout(habits):
         control.inspect(limit=0).ping()
     with pytest.raises(UnsupportedOption, match="remote-control.md"):
         control.pool_restart()
+    with pytest.raises(UnsupportedOption, match="remote-control.md"):
+        control.inspect().memdump()
 
 
 def test_python_api_against_a_live_worker(spawn, runtime, habits):
