@@ -72,6 +72,10 @@ def test_inspect_revoke_terminate_and_pool_size(spawn, mrqc, runtime, habits):
     wait_for(lambda: job.state == "REVOKED", timeout=30, message="the terminated job REVOKED")
     assert job.mrq_status == "cancel"
     assert inspect_json(mrqc, "revoked", name) == [job.id]
+    second = habits.hold.delay("second")  # Celery's other spelling: control terminate SIGNAL ID
+    wait_for(lambda: len(held(runtime)) >= 2, timeout=30, message="the second hold running")
+    assert f"terminate: {second.id}" in control(mrqc, name, "terminate", "SIGKILL", second.id)
+    wait_for(lambda: second.state == "REVOKED", timeout=30, message="the second job REVOKED")
 
     # pool_grow 2: four at once (never a fifth); pool_shrink 3: one at a time
     assert "pool will grow" in control(mrqc, name, "pool_grow", "2")
@@ -116,6 +120,9 @@ def test_queues_rate_limit_shutdown_and_no_worker(spawn, mrqc, runtime, habits):
     left = habits.where.delay("left on a")  # queued before the next one: served first if QA were still served
     assert run_all(runtime, [habits.where_b.delay("b again")]) == ["b again"]
     assert left.state == "PENDING" and runtime.store.queue_size(QA) == 1
+    out = mrqc("-A", APP, "purge", "-Q", QA, "-f")
+    assert "Purged 1 message from 1 known task queue." in out.stdout, out.stdout + out.stderr
+    assert "time limits set successfully" in control(mrqc, name, "time_limit", "habits.add", "5", "10")
 
     # shutdown: the worker exits; then a broadcast reaches no worker and ends after its timeout
     assert "shutting down" in control(mrqc, name, "shutdown")
