@@ -47,24 +47,24 @@ def test_python_api_against_a_live_worker(spawn, runtime, habits):
     ((worker_id, reply),) = pong[0].items()
     assert reply == {"ok": "pong"} and worker_id.startswith(name + ".")
 
-    replies = app.control.revoke(waiting.id, reply=True, destination=[name])
+    replies = app.control.revoke(waiting.id, reply=True, destination=[name], timeout=20)
     assert replies == [{worker_id: {"ok": f"tasks {{'{waiting.id}'}} flagged as revoked"}}]
     assert waiting.state == "REVOKED" and runtime.store.queue_size(QB) == 0
 
     # inspect: the running task by id, in Celery's shapes; one destination name gives that worker's reply
     job = habits.hold.delay("api")
     wait_for(lambda: held(runtime), timeout=30, message="the hold task running")
-    inspect = app.control.inspect(destination=[name], timeout=5)
+    inspect = app.control.inspect(destination=[name], timeout=20)  # returns at the reply
     (active,) = inspect.active()[worker_id]
     assert active["id"] == job.id and active["name"] == "habits.hold" and active["args"] == ["api"]
-    assert app.control.inspect(destination=name, timeout=5).active_queues()[0]["name"] == QA
+    assert app.control.inspect(destination=name, timeout=20).active_queues()[0]["name"] == QA
     assert inspect.query_task(job.id)[worker_id] == {job.id: ["active", active]}
     assert "habits.hold" in inspect.registered("rate_limit")[worker_id]
     stats = inspect.stats()[worker_id]
     assert stats["pool"]["max-concurrency"] == 3 and stats["pid"] == worker.proc.pid
     assert inspect.revoked()[worker_id] == [waiting.id]
     seen: list[dict] = []
-    app.control.inspect(timeout=5, limit=1, callback=seen.append).ping()
+    app.control.inspect(timeout=20, limit=1, callback=seen.append).ping()
     assert seen == [{worker_id: {"ok": "pong"}}]
 
     # revoke(terminate=True) through AsyncResult (Celery's call): the job is killed and reads REVOKED
@@ -73,16 +73,16 @@ def test_python_api_against_a_live_worker(spawn, runtime, habits):
     assert job.mrq_status == "cancel"
 
     # time_limit at run time: a hold now ends at its hard limit
-    assert app.control.time_limit("habits.hold", hard=0.5, reply=True, destination=[name]) == [
+    assert app.control.time_limit("habits.hold", hard=0.5, reply=True, destination=[name], timeout=20) == [
         {worker_id: {"ok": "time limits set successfully"}}]
     limited = habits.hold.delay("limited")
     wait_for(lambda: limited.state == "FAILURE", timeout=30, message="the hold stopped by its time limit")
     assert limited.mrq_status == "timeout"
-    assert app.control.rate_limit("habits.add", "nonsense", reply=True, destination=[name])[0][worker_id][
+    assert app.control.rate_limit("habits.add", "nonsense", reply=True, destination=[name], timeout=20)[0][worker_id][
         "error"].startswith("Invalid rate limit string")
 
     # purge: the waiting tasks of the app's queues, counted
-    app.control.cancel_consumer(QA, reply=True, destination=[name])
+    assert app.control.cancel_consumer(QA, reply=True, destination=[name], timeout=20)
     for i in range(3):
         habits.add.delay(i)
     assert app.control.purge() == 3 and runtime.store.queue_size(QA) == 0
@@ -98,8 +98,9 @@ def test_the_in_process_test_worker_answers_too(runtime, habits):
         assert pong == [{worker.id: {"ok": "pong"}}]
         job = habits.hold.delay("solo")
         wait_for(lambda: held(runtime), timeout=30, message="the hold task running")
-        assert [t["id"] for t in app.control.inspect(destination=[worker.id]).active()[worker.id]] == [job.id]
-        grow = app.control.pool_grow(1, reply=True, destination=[worker.id])
+        active = app.control.inspect(destination=[worker.id], timeout=20).active()
+        assert [task["id"] for task in active[worker.id]] == [job.id]
+        grow = app.control.pool_grow(1, reply=True, destination=[worker.id], timeout=20)
         assert "cannot be resized" in grow[0][worker.id]["error"]
         app.control.terminate(job.id)
         wait_for(lambda: job.state == "REVOKED", timeout=30, message="the solo job REVOKED")

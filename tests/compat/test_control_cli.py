@@ -36,14 +36,14 @@ def wait_ping(mrqc: Run, worker: Any, name: str) -> str:
 
 
 def inspect_json(mrqc: Run, command: str, name: str, *args: str) -> Any:
-    out = mrqc("-A", APP, "inspect", command, *args, "-d", name, "-j")
+    out = mrqc("-A", APP, "inspect", command, *args, "-d", name, "-j", "-t", "20")  # returns at the reply
     assert out.returncode == 0, out.stdout + out.stderr
     (reply,) = json.loads(out.stdout).values()
     return reply
 
 
 def control(mrqc: Run, name: str, *args: str) -> str:
-    out = mrqc("-A", APP, "control", *args, "-d", name)
+    out = mrqc("-A", APP, "control", *args, "-d", name, "-t", "20")
     assert out.returncode == 0, out.stdout + out.stderr
     return out.stdout
 
@@ -60,7 +60,7 @@ def test_inspect_revoke_terminate_and_pool_size(spawn, mrqc, runtime, habits):
     assert (active["id"], active["name"], active["args"], active["hostname"]) == (job.id, "habits.hold", ["first"],
                                                                                  worker_id)
     assert active["delivery_info"]["routing_key"] == QA and active["worker_pid"] == worker.proc.pid
-    out = mrqc("-A", APP, "inspect", "registered")
+    out = mrqc("-A", APP, "inspect", "registered", "-d", name, "-t", "20")
     assert f"->  {worker_id}: OK" in out.stdout and "* habits.spaced [rate_limit=5/s]" in out.stdout, out.stdout
     assert out.stdout.rstrip().endswith("1 node online.")
     assert inspect_json(mrqc, "reserved", name) == [] and inspect_json(mrqc, "scheduled", name) == []
@@ -104,7 +104,7 @@ def test_queues_rate_limit_shutdown_and_no_worker(spawn, mrqc, runtime, habits):
 
     # rate_limit at run time: habits.spaced is declared 5/s (0.2 s apart); 2/s spaces them 0.5 s apart
     assert "new rate limit set successfully" in control(mrqc, name, "rate_limit", "habits.spaced", "2/s")
-    out = mrqc("-A", APP, "control", "rate_limit", "habits.nope", "2/s", "-d", name)
+    out = mrqc("-A", APP, "control", "rate_limit", "habits.nope", "2/s", "-d", name, "-t", "20")
     assert "ERROR" in out.stdout and "unknown task" in out.stdout
     assert sorted(run_all(runtime, [habits.spaced.delay(i) for i in range(4)])) == list(range(4))
     starts = sorted(r["at"] for r in recorded(runtime, "spaced"))
