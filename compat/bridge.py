@@ -45,8 +45,9 @@ service and the Celery-format result writer); ``wire_publisher`` and
 
 **Worker signals.** ``CompatMiddleware`` (attached to every runtime an app
 uses) sends ``worker_init``/``worker_ready`` at worker start,
-``worker_shutdown`` at stop, and runs a service greenlet that kills a running
-job on ``revoke(terminate=True)`` (a message on ``{p}celery:control``).
+``worker_shutdown`` at stop, and adds Celery's task commands to the worker's
+remote control (``mrqc.control_remote.attach_worker``: ``registered``,
+``rate_limit``, ``time_limit``; a terminated job ends through ``RevokedInterrupt``).
 """
 from __future__ import annotations
 
@@ -57,12 +58,11 @@ import threading
 import weakref
 from typing import TYPE_CHECKING, Any
 
-import gevent
 from mrqcore import middleware, task as core_task
 from mrqcore.config import Config
 from mrqcore.runtime import Runtime, explicit_runtime, get_runtime, set_runtime_provider
 
-from . import _state, keys, signals
+from . import _state, signals
 
 if TYPE_CHECKING:
     from mrqcore.worker import Worker
@@ -357,7 +357,8 @@ class CompatMiddleware(middleware.Middleware):
     def worker_start(self, worker: "Worker") -> None:
         signals.worker_init.send(sender=worker)
         signals.worker_process_init.send(sender=worker)
-        worker.add_service(lambda: _control_listener(worker))
+        from .control_remote import attach_worker
+        attach_worker(worker)  # remote control: Celery's task commands, revoke-terminate as RevokedInterrupt
         signals.worker_ready.send(sender=worker)
 
     def worker_stop(self, worker: "Worker") -> None:
@@ -381,28 +382,3 @@ def install() -> None:
 
 
 install()
-
-
-def _control_listener(worker: "Worker") -> None:
-    """Kill the greenlet of a job named in a ``terminate <id>`` message, if this worker runs it."""
-    from .exceptions import RevokedInterrupt
-    runtime = worker.runtime
-    while True:
-        subscription = None
-        try:
-            subscription = runtime.store.subscribe(keys.CONTROL_CHANNEL)
-            while True:
-                message = subscription.get(1.0)
-                if message is None:
-                    continue
-                verb, _, job_id = message.partition(" ")
-                if verb == "terminate" and worker.kill_job(job_id, RevokedInterrupt(f"terminated by revoke: {job_id}")):
-                    logger.warning("terminating job %s (revoke terminate=True)", job_id)
-        except gevent.GreenletExit:
-            raise
-        except Exception as exc:  # Redis went away: listen again
-            logger.warning("control listener: %s; reconnecting", exc)
-            gevent.sleep(1.0)
-        finally:
-            if subscription is not None:
-                subscription.close()

@@ -2,8 +2,9 @@
 ``shell``, ``events`` and ``list bindings``.
 
 Like ``celery -A proj result <id>``, ``celery -A proj control revoke <id>``,
-``celery -A proj purge``..., but read and act on the store directly (no
-remote-control bus: ``inspect``/``control`` are not commands of mrqc yet).
+``celery -A proj purge``..., but read and act on the store directly
+(``mrqc inspect``/``mrqc control``, remote control of live workers, are in
+``mrqc.cli_control``).
 ``mrqc status`` (job counts, and the live workers as ``celery status`` lists
 them) is mrqcore's (``mrqcore.admin_cli``).
 ``-A proj`` (default ``$MRQC_APP``) imports the app first: its broker is the

@@ -1,15 +1,15 @@
-"""The app's helpers: ``app.tasks`` (TaskRegistry), ``app.control`` (revoke only) and ``app.loader``.
+"""The app's helpers: ``app.tasks`` (TaskRegistry), ``app.control`` and ``app.loader``.
 
-There is no remote-control bus in mrqc: ``app.control.revoke`` acts on the
-job record in Redis (and asks the running worker to kill a terminated job);
-other remote-control calls raise ``UnsupportedOption``.
+``app.control`` (``Control``, with ``inspect()``) is Celery's remote control over
+mrqc's store: it lives in ``mrqc.control_remote`` and is re-exported here.
 """
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any
 
-from .exceptions import NotRegistered, UnsupportedOption
+from .control_remote import Control, Inspect  # noqa: F401 - app.control's classes
+from .exceptions import NotRegistered
 from .task import Task
 
 if TYPE_CHECKING:
@@ -37,37 +37,6 @@ class TaskRegistry(dict):
 
     def periodic(self) -> dict[str, Task]:
         return {}
-
-
-class Control:
-    """``app.control``: only ``revoke`` and ``terminate`` (there is no remote-control bus)."""
-
-    def __init__(self, app: "Celery") -> None:
-        self.app = app
-
-    def revoke(self, task_id: str | Iterable[str], destination: Any = None, terminate: bool = False,
-               signal: Any = None, **kwargs: Any) -> None:
-        ids = [task_id] if isinstance(task_id, str) else list(task_id)
-        for one in ids:
-            self.app.AsyncResult(one).revoke(terminate=terminate, signal=signal)
-
-    def terminate(self, task_id: str | Iterable[str], destination: Any = None, signal: Any = None,
-                  **kwargs: Any) -> None:
-        self.revoke(task_id, destination=destination, terminate=True, signal=signal)
-
-    def purge(self, connection: Any = None) -> int:
-        """Remove every waiting job from the app's queues; returns how many were removed."""
-        runtime = self.app.runtime
-        total = 0
-        for queue in self.app._worker_queues():
-            total += runtime.store.purge_queue(queue)
-        return total
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("_"):
-            raise AttributeError(name)
-        raise UnsupportedOption(f"app.control.{name}() is not supported by mrqc (no remote-control bus); "
-                                "use the mrqc CLI (mrqc workers, mrqc jobs) to inspect workers")
 
 
 class Loader:

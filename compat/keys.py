@@ -8,16 +8,12 @@ passed to ``JobStore`` workflow methods, which put them under the prefix
 |---|---|---|
 | ``celery:chord:{group_id}`` | ``barrier_add`` | header index -> result JSON of each finished chord header task |
 | ``celery:group:{group_id}`` | ``set_value`` | JSON list of the task ids of a group (``GroupResult.restore``) |
-| ``celery:control`` | ``publish``/``subscribe`` | ``terminate <task id>`` messages (``revoke(terminate=True)``) |
 
 Parked jobs (chain steps and chord bodies waiting for their parents) are
 mrqcore *held* jobs: queued with ``due = HOLD_DUE`` (never due), released by
 ``JobStore.release_held`` or ended by ``JobStore.fail_held``.
 """
 from __future__ import annotations
-
-#: the channel of ``terminate <task id>`` messages
-CONTROL_CHANNEL = "celery:control"
 
 
 def chord(group_id: str) -> str:

@@ -30,7 +30,7 @@ from mrqcore.exceptions import JobNotFoundError, WaitTimeoutError
 from mrqcore.job import Job, decode_record
 from mrqcore.status import JobStatus
 
-from . import _state, keys, states
+from . import _state, states
 from .exceptions import TimeoutError
 from .utils import rebuild_exception
 
@@ -354,17 +354,15 @@ class AsyncResult:
 
     def revoke(self, connection: Any = None, terminate: bool = False, signal: Any = None, wait: bool = False,
                timeout: float | None = None) -> None:
-        """Cancel the job: waiting -> REVOKED now; running -> only with ``terminate=True`` (killed)."""
-        from mrqcore.job import Job
-        runtime = self.app.runtime
-        previous = Job(self.id, runtime).cancel()
-        if previous in ("queued", "retry"):
-            # a chain stops at a revoked step: the steps waiting after it are revoked too
-            meta = serialization.loads((runtime.store.get(self.id, ("meta",)) or {}).get("meta")) or {}
-            for job_id in (meta.get("chain_next") or {}).get("downstream") or ():
-                Job(job_id, runtime).cancel()
-        if terminate and previous == "started":
-            runtime.store.publish(keys.CONTROL_CHANNEL, f"terminate {self.id}")
+        """Cancel the job: waiting -> REVOKED now; running -> only with ``terminate=True`` (killed).
+
+        As ``app.control.revoke``: the record first (a chain stops at a revoked step), then
+        every worker is told (mrqc.control_remote).
+        """
+        from .control_remote import cancel_records
+        previous = cancel_records(self.app, [self.id])[self.id]
+        self.app.control.broadcast("revoke", arguments={"task_id": [self.id], "terminate": bool(terminate),
+                                                        "signal": signal})
         if wait and previous == "started":
             try:
                 self._wait(timeout, 0.2)

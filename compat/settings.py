@@ -124,7 +124,7 @@ NOOP: dict[str, str] = {
     "result_chord_retry_interval": "as above", "result_chord_expires": "chord counters expire with result_expires",
     "task_publish_retry": "one Redis round trip per publish", "task_publish_retry_policy": "as above",
     "task_send_sent_event": "no event bus", "worker_send_task_events": "no event bus",
-    "worker_enable_remote_control": "no remote control bus (revoke uses Redis)",
+    "worker_enable_remote_control": "remote control is always on, over the store (docs/remote-control.md)",
     "task_create_missing_queues": "queues are always created on first use",
     "task_default_exchange": "no exchanges", "task_default_exchange_type": "no exchanges",
     "task_default_routing_key": "no exchanges", "task_default_delivery_mode": "Redis persistence is the server's",
@@ -163,7 +163,7 @@ UNSUPPORTED: dict[str, str] = {
     "broker_use_ssl": "use a rediss:// broker_url", "broker_host": "use broker_url", "broker_port": "use broker_url",
     "broker_user": "use broker_url", "broker_password": "use broker_url", "broker_vhost": "use broker_url",
     "worker_direct": "no per-worker queues", "worker_autoscaler": "greenlets are fixed per worker",
-    "worker_state_db": "revokes are stored in Redis", "control_exchange": "no remote control bus",
+    "worker_state_db": "revokes are stored in Redis", "control_exchange": "remote control travels over the store, not an exchange",
     "result_failure_expires": "failure records use mrqcore default_ttl",
     "result_exchange": "AMQP only", "result_exchange_type": "AMQP only",
 }

@@ -123,6 +123,14 @@ class WorkerPool(abc.ABC):
     def idle(self) -> None:
         """Called after starting a batch of jobs: let them start before the next dequeue."""
 
+    def resize(self, size: int) -> None:
+        """Run up to ``size`` jobs at once from now on (remote ``pool_grow``/``pool_shrink``).
+
+        A pool that cannot change its size raises ConfigError (the default).
+        """
+        raise ConfigError("pool", f"the {self.name} pool runs {self.size} job(s) at a time and cannot be "
+                                  "resized; use the gevent pool")
+
 
 class GeventPool(RunnerPool, WorkerPool):
     """``size`` jobs at once on long-lived runner greenlets; services are greenlets. ``mrqc worker``'s pool."""

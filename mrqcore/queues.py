@@ -185,6 +185,12 @@ class WorkerFeed:
         self._has_roots = any("/" in q for q in self.configured)
         worker.add_service(raw_recovery_service(self.runtime))
 
+    def serve(self, queues: Sequence[str]) -> None:
+        """Serve these queues from now on (remote ``add_consumer``/``cancel_consumer``)."""
+        self.configured = list(queues)
+        self._has_roots = any("/" in q for q in self.configured)
+        self._refreshed_at = 0.0
+
     def queues(self, now: float) -> list[str]:
         """The concrete queues to serve, in order (refreshed every poll_interval)."""
         if not self._has_roots:

@@ -58,6 +58,21 @@ class RunnerPool:
         self._idle.clear()
         self._calls.put((func, args))
 
+    def resize(self, size: int) -> None:
+        """Run up to ``size`` calls at once from now on. Growing starts runners; shrinking asks
+        the surplus runners to exit once their current call ends (nothing is interrupted)."""
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+            raise ValueError(f"a pool size must be a whole number >= 1, got {size!r}")
+        if self._runners:
+            self._runners = [runner for runner in self._runners if not runner.dead]
+            if size > self.size:
+                self._runners += [gevent.spawn(self._runner) for _ in range(size - self.size)]
+            else:
+                for _ in range(self.size - size):
+                    self._calls.put(_STOP)
+        self.size = size
+        self._slot_free.set()
+
     def join(self, timeout: float | None = None) -> bool:
         """Wait until no call is running; False if ``timeout`` passed first."""
         return self._idle.wait(timeout)

@@ -144,6 +144,11 @@ class TaskLoader:
                 return found
         return None
 
+    def forget(self, name: str) -> None:
+        """Drop what is cached about task ``name`` (its class, its settings): call it after a task's
+        settings changed at run time (remote ``time_limit``), so the next job reads them again."""
+        self._forget(name)
+
     def _forget(self, name: str) -> None:
         self._cache.pop(name, None)
         for key in [k for k in list(self._settings) if k[0] == name]:

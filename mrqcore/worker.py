@@ -21,10 +21,11 @@ Life of a worker:
 
 The public protocol, what other modules (compat, queues, the admin) may use:
 ``run()``, ``stop()``, ``interrupt()``, ``wait_started()``, ``add_service(fn)``,
-``kill_job(job_id, exc)``, ``running_jobs()``, ``wait_for_stop(timeout)``,
-``report()``, and the attributes ``id``, ``runtime``, ``store``, ``queues``,
-``pool``, ``greenlets``, ``status``, ``stop_reason``, ``jobs_done``. The rest
-is private.
+``kill_job(job_id, exc)``, ``running_jobs()``, ``reserved_jobs()``,
+``wait_for_stop(timeout)``, ``report()``, ``resize(size)``, ``set_queues(names)``,
+and the attributes ``id``, ``runtime``, ``store``, ``queues``, ``pool``,
+``greenlets``, ``status``, ``stop_reason``, ``jobs_done``, ``control`` (remote
+control, ``mrqcore.control_worker``). The rest is private.
 
 Stopping: ``--burst`` exits when the queues are drained; ``max_jobs``,
 ``max_time`` and ``max_memory`` stop it gracefully. Signals are read MRQ's
@@ -123,6 +124,10 @@ class Worker:
         self.feed = WorkerFeed(self)
         from .outcomes import outcomes  # each job's outcome in the log and the metric hook
         runtime.middleware.register(outcomes)
+        # Remote control (inspect, revoke, pool_grow...): mrqcore.control_worker.
+        from .control_worker import ControlService
+        self.control = ControlService(self)
+        self.add_service(self.control.service)
 
     # --- public protocol --------------------------------------------------------------
 
@@ -155,6 +160,27 @@ class Worker:
     def running_jobs(self) -> list[RunningJob]:
         """The jobs running now (a snapshot: a job in it may end as you read it)."""
         return [job for job, _ in list(self._running.values())]
+
+    def reserved_jobs(self) -> list[RunningJob]:
+        """The jobs handed to this worker that have not started running yet (a snapshot)."""
+        return [job for job, where in list(self._running.values()) if where is None]
+
+    def resize(self, size: int) -> int:
+        """Run up to ``size`` jobs at once from now on; returns the new size.
+
+        A shrink lets running jobs end first. A pool that cannot resize (solo)
+        raises ConfigError.
+        """
+        self.pool.resize(size)
+        self.greenlets = self.pool.size
+        if not int(self.runtime.config.dequeue_batch):
+            self.batch = self.greenlets
+        return self.greenlets
+
+    def set_queues(self, queues: Sequence[str]) -> None:
+        """Serve ``queues`` (first listed, first served) from the next dequeue on."""
+        self.queues = list(queues)
+        self.feed.serve(self.queues)
 
     def wait_for_stop(self, timeout: float) -> bool:
         """Sleep up to ``timeout`` seconds, waking early if the worker is stopping; True if it is."""

@@ -12,8 +12,8 @@ see them at once; only a worker in the same process can.
 
 The worker is ``mrqcore.worker.Worker``, the loop ``mrqc worker`` runs, with
 the ``"solo"`` pool (``mrqcore.pools``): jobs run one at a time in the
-worker's thread and its services (promoter, heartbeat, recovery, Celery's
-revoke listener) in threads of their own, so the test process is never
+worker's thread and its services (promoter, heartbeat, recovery, remote
+control) in threads of their own, so the test process is never
 monkey-patched. Everything else is the same as in ``mrqc worker``:
 middleware and Celery's ``worker_init``/``worker_ready``/``worker_shutdown``
 signals, statuses, retries and countdowns, results, ``revoke(terminate=True)``.

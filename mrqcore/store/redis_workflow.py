@@ -13,7 +13,7 @@ the one script loader ``_script``).
 
 Barrier, value and channel names are the caller's, placed right under the
 prefix (the Celery layer uses ``celery:chord:{id}``, ``celery:group:{id}``,
-``celery:control``): a caller picks names that do not collide with
+remote control's ``control:requests``, ``control:reply:{id}``): a caller picks names that do not collide with
 ``mrqcore.keys``. Releasing and failing a held job are Lua scripts that act only
 on a job still held, so each happens once however many callers race.
 """

@@ -52,4 +52,5 @@ def test_task_option_verdicts_are_compats() -> None:
 def test_unsupported_task_methods_are_probed_from_compat() -> None:
     methods = targets.unsupported_task_methods()
     assert "replace" in methods and "add_to_chord" in methods
-    assert "revoke" in targets.control_methods() and "inspect" not in targets.control_methods()
+    assert {"revoke", "inspect", "broadcast"} <= targets.control_methods()  # docs/remote-control.md
+    assert "pool_restart" not in targets.control_methods()

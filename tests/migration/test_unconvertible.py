@@ -1,8 +1,8 @@
 """Acceptance 2: each construct mrqc cannot take over is left untouched and named with file and line (exit 3).
 
 ``sample_unconvertible/`` holds one of each: a custom Request class, bootsteps,
-the pickle serializer, remote control (``app.control.inspect()``,
-``broadcast``), Celery internals (``celery.app.trace``, ``celery.worker.*``),
+the pickle serializer, remote-control commands mrqc does not serve
+(``app.control.pool_restart()``, ``election``), Celery internals (``celery.app.trace``, ``celery.worker.*``),
 ``Task.replace`` and ``add_to_chord``, ``celery.contrib.abortable``, settings
 and task options compat refuses, a non-Redis broker, and command lines with no
 mrqc equivalent (``--time-limit``, ``flower``, ``inspect ping``, ``celery multi``).
@@ -34,8 +34,8 @@ EXPECTED = [
     ("proj/tasks.py", "@app.task(bind=True, priority=9", "custom Request classes are not supported"),
     ("proj/tasks.py", "return self.replace(split.s(batch))", "Task.replace() is not supported"),
     ("proj/tasks.py", "self.add_to_chord(ingest.s(part))", "Task.add_to_chord() is not supported"),
-    ("proj/tasks.py", "return app.control.inspect().active()", "app.control.inspect() is not served"),
-    ("proj/tasks.py", 'app.control.broadcast("shutdown")', "app.control.broadcast() is not served"),
+    ("proj/tasks.py", "return app.control.pool_restart(reload=True)", "app.control.pool_restart() is not served"),
+    ("proj/tasks.py", 'app.control.election("id", "topic")', "app.control.election() is not served"),
     ("Procfile", "worker: celery -A proj worker --time-limit", "--time-limit=300 has no mrqc equivalent"),
     ("Procfile", "flower: celery -A proj flower", "Flower has no mrqc command"),
     ("deploy/worker.yaml", '"inspect", "ping"', "no remote-control bus"),

@@ -22,9 +22,9 @@ def crawl(url):
     return url
 
 
-def busy_workers():
-    return app.control.inspect().active()
+def restart_pools():
+    return app.control.pool_restart(reload=True)
 
 
-def shutdown_all():
-    app.control.broadcast("shutdown")
+def elect():
+    app.control.election("id", "topic")
