@@ -172,7 +172,6 @@ class ClusterJobStore(ClusterSpanMixin, RedisJobStore):
                                               "'{' or '}' (the store places its own hash tags after it)")
         self.client = client
         self.prefix = prefix
-        self.keys = Keys(prefix)
         self._local = threading.local()
         self._bad_queues_logged: dict[str, float] = {}
         #: the namespace of the store-wide keys (queue names, pauses, workers, locks, schedule markers)
@@ -180,6 +179,7 @@ class ClusterJobStore(ClusterSpanMixin, RedisJobStore):
         self._spaces: dict[str, _Namespace] = {}
         #: job id -> queue of jobs this process dequeued (spares a locator read at finish)
         self._held: dict[str, str] = {}
+        self.keys = ClusterKeys(self)
 
     @classmethod
     def from_url(cls, url: str, prefix: str, **options: Any) -> "ClusterJobStore":
@@ -466,6 +466,78 @@ class ClusterJobStore(ClusterSpanMixin, RedisJobStore):
     def keyed(self, key: str) -> _Namespace:
         """The namespace of one rate-limit key or task path (its own slot)."""
         return _Namespace(self.client, f"{self.prefix}r{{{key}}}:")
+
+
+class ClusterKeys(Keys):
+    """Key names of a cluster store, for inspection (``Runtime.keys``): each resolved to the slot it lives in.
+
+    A job's names follow its locator; a queue's and a raw queue's are in the
+    queue's namespace; workers, locks, pauses and schedule markers in the
+    store-wide one; rate limits and ``running`` in their key's own slot.
+    Names that exist once per queue namespace (``scheduled``, ``interrupted``,
+    ``inflight``, ``raw_inflight``, ``raw_workers``, ``job_index``,
+    ``notify_channel``) give the store-wide namespace's name here: read a
+    queue's own with ``store.space(queue).keys``.
+    """
+
+    __slots__ = ("_store",)
+
+    def __init__(self, store: "ClusterJobStore") -> None:
+        super().__init__(store.prefix)
+        self._store = store
+
+    def _home(self, job_id: str) -> Keys:
+        return (self._store.locate(job_id) or self._store.g).keys
+
+    def job(self, job_id: str) -> str:
+        return self._home(job_id).job(job_id)
+
+    def joblog(self, job_id: str) -> str:
+        return self._home(job_id).joblog(job_id)
+
+    def done_channel(self, job_id: str) -> str:
+        return self._home(job_id).done_channel(job_id)
+
+    def queue(self, name: str) -> str:
+        return self._store.space(name).keys.queue(name)
+
+    def raw_queue(self, name: str) -> str:
+        return self._store.space(name).keys.raw_queue(name)
+
+    def running(self, task_path: str) -> str:
+        return self._store.keyed(task_path).keys.running(task_path)
+
+    def ratelimit(self, key: str, window: int) -> str:
+        return self._store.keyed(key).keys.ratelimit(key, window)
+
+    def gcra(self, key: str) -> str:
+        return self._store.keyed(key).keys.gcra(key)
+
+    def inflight(self, worker_id: str) -> str:
+        return self._store.g.keys.inflight(worker_id)
+
+    def worker(self, worker_id: str) -> str:
+        return self._store.g.keys.worker(worker_id)
+
+    def raw_inflight(self, worker_id: str) -> str:
+        return self._store.g.keys.raw_inflight(worker_id)
+
+    def lock(self, name: str) -> str:
+        return self._store.g.keys.lock(name)
+
+    def schedule_last(self, entry_id: str) -> str:
+        return self._store.g.keys.schedule_last(entry_id)
+
+    def job_index(self, status: str | None = None) -> str:
+        return self._store.g.keys.job_index(status)
+
+    raw_workers = property(lambda self: self._store.g.keys.raw_workers)
+    queues = property(lambda self: self._store.g.keys.queues)
+    paused = property(lambda self: self._store.g.keys.paused)
+    scheduled = property(lambda self: self._store.g.keys.scheduled)
+    workers = property(lambda self: self._store.g.keys.workers)
+    notify_channel = property(lambda self: self._store.g.keys.notify_channel)
+    interrupted = property(lambda self: self._store.g.keys.interrupted)
 
 
 class _PatternWaiter(PubSubWaiter):

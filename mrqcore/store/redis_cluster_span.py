@@ -303,22 +303,74 @@ class ClusterSpanMixin:
     def raw_start(self, worker_id: str, now: float, jobs: Sequence[RawJob]) -> list[str]:
         if not jobs:
             return []
-        groups: dict[str, list[RawJob]] = {}
         pipe = self.client.pipeline(transaction=False)
         for job in jobs:
-            groups.setdefault(job.queue, []).append(job)
             pipe.set(self.locator(job.job_id), job.queue)  # locators first: findable once written
-        pipe.sadd(self.g.keys.queues, *groups)
+        pipe.sadd(self.g.keys.queues, *{job.queue for job in jobs})
         pipe.execute()
+        homes = self._raw_homes(worker_id, [job for job in jobs if job.tracked])
+        groups: dict[str, list[RawJob]] = {}
+        crossing: list[tuple[RawJob, Any]] = []
+        for job in jobs:
+            home = homes.get(job.job_id)
+            if job.tracked and home is None:
+                continue  # recovery gave the item back already: it runs once, from its queue
+            if job.tracked and home.prefix != self.space(job.queue).prefix:
+                crossing.append((job, home))
+            else:
+                groups.setdefault(job.queue, []).append(job)
         written: list[str] = []
         for queue, group in groups.items():
             written += self.space(queue).raw_start(worker_id, now, group)
-        ttls = {job.job_id: job.ttl for job in jobs if job.ttl > 0 and job.job_id in written}
-        self._expire_locators(ttls)
+        for job, home in crossing:
+            if self._raw_start_across(worker_id, now, job, home):
+                written.append(job.job_id)
+        wrote = set(written)
+        self._expire_locators({job.job_id: job.ttl for job in jobs if job.ttl > 0 and job.job_id in wrote})
         for job in jobs:
-            if job.runnable and job.job_id in written:
+            if job.runnable and job.job_id in wrote:
                 self._held[job.job_id] = job.queue
-        return written
+        return [job.job_id for job in jobs if job.job_id in wrote]
+
+    def _raw_homes(self, worker_id: str, jobs: Sequence[RawJob]) -> dict[str, Any]:
+        """job id -> the namespace whose raw-inflight entry of ``worker_id`` holds its item."""
+        if not jobs:
+            return {}
+        spaces = self.spaces()
+        pipe = self.client.pipeline(transaction=False)
+        for job in jobs:
+            for space in spaces:
+                pipe.hexists(space.keys.raw_inflight(worker_id), job.job_id)
+        found = iter(pipe.execute())
+        homes: dict[str, Any] = {}
+        for job in jobs:
+            for space in spaces:
+                if next(found):
+                    homes[job.job_id] = space
+        return homes
+
+    def _raw_start_across(self, worker_id: str, now: float, job: RawJob, home: Any) -> bool:
+        """A job whose queue is in another slot than the raw queue its item came from: write the
+        job first, then release the item; if recovery gave the item back meanwhile, undo the job
+        (the item runs again from its queue). A crash in between runs the item twice, never zero times."""
+        target = self.space(job.queue)
+        if not target.raw_start(worker_id, now, [RawJob(job.job_id, job.queue, job.fields, runnable=job.runnable,
+                                                        tracked=False, ttl=job.ttl)]):
+            return False
+        pipe = self.client.pipeline(transaction=True)
+        pipe.hdel(home.keys.raw_inflight(worker_id), job.job_id)
+        pipe.exists(home.keys.raw_inflight(worker_id))
+        released, left = pipe.execute()
+        if not left:
+            self.client.srem(home.keys.raw_workers, worker_id)
+        if released:
+            return True
+        pipe = self.client.pipeline(transaction=True)
+        pipe.delete(target.keys.job(job.job_id))
+        pipe.zrem(target.keys.inflight(worker_id), job.job_id)
+        pipe.execute()
+        self.client.delete(self.locator(job.job_id))
+        return False
 
     def raw_holders(self) -> list[str]:
         spaces = self.spaces()
