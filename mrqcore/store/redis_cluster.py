@@ -180,6 +180,8 @@ class ClusterJobStore(ClusterSpanMixin, RedisJobStore):
         #: job id -> queue of jobs this process dequeued (spares a locator read at finish)
         self._held: dict[str, str] = {}
         self.keys = ClusterKeys(self)
+        #: queue names this process added to the store-wide set (``clear`` forgets them)
+        self._known: set[str] = set()
 
     @classmethod
     def from_url(cls, url: str, prefix: str, **options: Any) -> "ClusterJobStore":
@@ -200,6 +202,13 @@ class ClusterJobStore(ClusterSpanMixin, RedisJobStore):
         if found is None:
             found = self._spaces[queue] = _Namespace(self.client, f"{self.prefix}q{{{queue}}}:")
         return found
+
+    def _know_queues(self, queues: Iterable[str]) -> None:
+        """Add queue names to the store-wide ``queues`` set (once per name and process: it only grows)."""
+        new = [queue for queue in queues if queue not in self._known]
+        if new:
+            self.client.sadd(self.g.keys.queues, *new)
+            self._known.update(new)
 
     def locator(self, job_id: str) -> str:
         return f"{self.prefix}loc:{job_id}"
@@ -223,14 +232,42 @@ class ClusterJobStore(ClusterSpanMixin, RedisJobStore):
         return [self.space(queue) for queue in sorted(self.client.smembers(self.g.keys.queues))]
 
     def _expire_locators(self, ttls: Mapping[str, int], persist: Sequence[str] = ()) -> None:
-        if not ttls and not persist:
-            return
+        if ttls:
+            self._locators("expire", [(self.locator(job_id), int(ttl) + LOCATOR_SLACK) for job_id, ttl in ttls.items()])
+        if persist:
+            self._locators("persist", [(self.locator(job_id), "") for job_id in persist])
+
+    def _locators(self, mode: str, pairs: Sequence[tuple[str, Any]]) -> list[Any]:
+        """``locators.lua`` on each node for the locator keys of its slots (one call per node, not one
+        command per job); a node that refuses (a slot moved) gets one routed command per key instead."""
+        out: list[Any] = [None] * len(pairs)
+        groups: dict[str, tuple[Any, list[int]]] = {}
+        for i, (key, _) in enumerate(pairs):
+            node = self.client.get_node_from_key(key)
+            groups.setdefault(node.name, (node, []))[1].append(i)
+        for node, indexes in groups.values():
+            args: list[Any] = [mode]
+            for i in indexes:
+                args += pairs[i]
+            try:
+                replies = load_script(self.client.get_redis_connection(node), "locators")(args=args)
+            except redis.ResponseError:
+                replies = self._locators_routed(mode, [pairs[i] for i in indexes])
+            for i, reply in zip(indexes, replies):
+                out[i] = reply
+        return out
+
+    def _locators_routed(self, mode: str, pairs: Sequence[tuple[str, Any]]) -> list[Any]:
         pipe = self.client.pipeline(transaction=False)
-        for job_id, ttl in ttls.items():
-            pipe.expire(self.locator(job_id), int(ttl) + LOCATOR_SLACK)
-        for job_id in persist:
-            pipe.persist(self.locator(job_id))
-        pipe.execute()
+        for key, value in pairs:
+            if mode == "claim":
+                pipe.set(key, value, nx=True, get=True)
+            elif mode == "expire":
+                pipe.expire(key, value)
+            else:
+                pipe.persist(key)
+        replies = pipe.execute()
+        return [reply or "" for reply in replies] if mode == "claim" else replies
 
     # --- the hot path -------------------------------------------------------------
 
@@ -238,15 +275,12 @@ class ClusterJobStore(ClusterSpanMixin, RedisJobStore):
         if not specs:
             return []
         # Locators first: a job is findable by id from the moment its record exists.
-        pipe = self.client.pipeline(transaction=False)
-        for spec in specs:
-            pipe.set(self.locator(spec.id), spec.queue, nx=True, get=True)
-        pipe.sadd(self.g.keys.queues, *{spec.queue for spec in specs})
-        previous = pipe.execute()[:-1]
+        self._know_queues({spec.queue for spec in specs})
+        previous = self._locators("claim", [(self.locator(spec.id), spec.queue) for spec in specs])
         skipped: list[str] = []
         groups: dict[str, list[JobSpec]] = {}
         for spec, old in zip(specs, previous):
-            if old is not None and old != spec.queue:
+            if old and old != spec.queue:
                 if self.client.exists(self.space(old).keys.job(spec.id)):
                     skipped.append(spec.id)  # a live record under another queue: queued at most once
                     continue
@@ -344,7 +378,7 @@ class ClusterJobStore(ClusterSpanMixin, RedisJobStore):
         if space is None:
             return None
         if queue:
-            self.client.sadd(self.g.keys.queues, queue)
+            self._know_queues([queue])
         source = space.prefix
         if queue and self.space(queue).prefix != source:
             return self._move(job_id, space, queue, now, force, note)
@@ -446,6 +480,7 @@ class ClusterJobStore(ClusterSpanMixin, RedisJobStore):
 
     def clear(self) -> None:
         super().clear()
+        self._known.clear()
         self._spaces.clear()
         self._held.clear()
 

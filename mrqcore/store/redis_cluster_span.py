@@ -37,6 +37,7 @@ class ClusterSpanMixin:
     def locate(self, job_id: str) -> Any: ...  # pragma: no cover
     def _expire_locators(self, ttls: Mapping[str, int], persist: Sequence[str] = ()) -> None: ...  # pragma: no cover
     def enqueue(self, specs: Sequence[JobSpec], now: float) -> list[str]: ...  # pragma: no cover
+    def _know_queues(self, queues: Iterable[str]) -> None: ...  # pragma: no cover
 
     # --- the job index ----------------------------------------------------------------
 
@@ -272,7 +273,7 @@ class ClusterSpanMixin:
             return
         space = self.space(queue)
         key = space.keys.raw_queue(queue)
-        self.client.sadd(self.g.keys.queues, queue)  # known before its items exist: workers find it
+        self._know_queues([queue])  # known before its items exist: workers find it
         pipe = self.client.pipeline(transaction=True)
         if kind == "list":
             pipe.rpush(key, *items)
@@ -303,10 +304,10 @@ class ClusterSpanMixin:
     def raw_start(self, worker_id: str, now: float, jobs: Sequence[RawJob]) -> list[str]:
         if not jobs:
             return []
+        self._know_queues({job.queue for job in jobs})
         pipe = self.client.pipeline(transaction=False)
         for job in jobs:
             pipe.set(self.locator(job.job_id), job.queue)  # locators first: findable once written
-        pipe.sadd(self.g.keys.queues, *{job.queue for job in jobs})
         pipe.execute()
         homes = self._raw_homes(worker_id, [job for job in jobs if job.tracked])
         groups: dict[str, list[RawJob]] = {}

@@ -2,9 +2,9 @@
 
 The tests are imported unchanged; ``config_values`` is overridden so the
 runtime, the app and every ``mrqc worker`` subprocess use the session's
-3-master cluster (``redis+cluster://``). Chain steps, group members and chord
-callbacks land on queues (``compat``, ``default``...) in different slots, so
-the canvas's held jobs, barriers and releases cross shards.
+3-master cluster (``redis+cluster://``). A chord's barrier and a group's values
+are keys of their own slots, apart from the queues' slots that hold the jobs,
+so releasing held steps and completing chords cross shards.
 """
 from __future__ import annotations
 
