@@ -1,6 +1,6 @@
 """The Redis Cluster benchmark: drain of N jobs over several queues on 1 vs 3 shards (and one plain server).
 
-    python -m benchmarks.cluster            # 20,000 jobs over 6 queues per config
+    python -m benchmarks.cluster            # 20,000 jobs over 6 queues per config, 3 rounds
     python -m benchmarks.cluster --quick    # 2,000 jobs
     python -m benchmarks.cluster --count 50000 --queues 12 --processes 4
 
@@ -13,7 +13,9 @@ loopback ports (the shared Redis on 6379 is not used):
 | ``cluster 1 shard`` | ``redis+cluster://`` | one ``--cluster-enabled`` node holding every slot |
 | ``cluster 3 shards`` | ``redis+cluster://`` | three masters (``redis-cli --cluster create``) |
 
-For each: N no-op jobs (``benchmarks.peers.mrqc_tasks.Noop``) are queued with ``queue_jobs``
+The configs run in turns (round 1: each config once, round 2: each again...; ``--rounds``, default 3),
+so load from other processes on a shared machine falls on all of them alike; the report gives each
+config's median over the rounds, with the slowest and fastest. For each run: N no-op jobs (``benchmarks.peers.mrqc_tasks.Noop``) are queued with ``queue_jobs``
 (batches of 1,000; the bulk enqueue rate is reported too), spread evenly over the queues, whose names
 are chosen so each of the three shards serves the same number of them. Then one
 ``mrqc worker <queues> --processes P --greenlets 100 --burst`` is timed from its start until it exits
@@ -111,18 +113,37 @@ def drain(config: str, count: int, queues: list[str], processes: int, timeout: f
     return row
 
 
+def summarize(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per config: the median run (by drain rate), with the range of rates and the run count."""
+    out = []
+    for config in dict.fromkeys(r["config"] for r in rows):
+        runs = [r for r in rows if r["config"] == config]
+        good = sorted((r for r in runs if "rate" in r), key=lambda r: r["rate"])
+        if not good:
+            out.append(dict(runs[-1], runs=len(runs)))
+            continue
+        median = dict(good[len(good) // 2])
+        median.update(runs=len(runs), failed=len(runs) - len(good), slowest=good[0]["rate"], fastest=good[-1]["rate"],
+                      enqueue_rate=sorted(r["enqueue_rate"] for r in good)[len(good) // 2])
+        out.append(median)
+    return out
+
+
 def report(rows: list[dict[str, Any]]) -> str:
+    rows = summarize(rows)
     base = next((r.get("rate") for r in rows if r["config"] == "cluster 1 shard"), None)
     single = next((r.get("rate") for r in rows if r["config"] == "redis 1 server"), None)
-    lines = ["| config | jobs | queues | worker processes | bulk enqueue (jobs/s) | drain (s) | drain rate (jobs/s) "
-             "| vs cluster 1 shard | vs redis 1 server |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| config | jobs | queues | worker processes | runs | bulk enqueue (jobs/s, median) | "
+             "drain rate (jobs/s, median) | slowest - fastest | vs cluster 1 shard | vs redis 1 server |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         vs_base = f"{r['rate'] / base:.2f}x" if base and r.get("rate") else "-"
         vs_single = f"{r['rate'] / single:.2f}x" if single and r.get("rate") else "-"
-        lines.append(f"| {r['config']} | {r['count']} | {r['queues']} | {r['processes']} | "
-                     f"{r.get('enqueue_rate', '-')} | {r.get('seconds', r.get('error'))} | {r.get('rate', '-')} | "
-                     f"{vs_base} | {vs_single} |")
+        spread = f"{r['slowest']} - {r['fastest']}" if "slowest" in r else r.get("error", "-")
+        if r.get("failed"):
+            spread += f" ({r['failed']} failed)"
+        lines.append(f"| {r['config']} | {r['count']} | {r['queues']} | {r['processes']} | {r['runs']} | "
+                     f"{r.get('enqueue_rate', '-')} | {r.get('rate', '-')} | {spread} | {vs_base} | {vs_single} |")
     return "\n".join(lines)
 
 
@@ -133,6 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--queues", type=int, default=6, help="queues the jobs are spread over (default 6)")
     parser.add_argument("--processes", type=int, default=2, help="worker processes (default 2)")
     parser.add_argument("--configs", default=",".join(CONFIGS))
+    parser.add_argument("--rounds", type=int, default=3, help="runs of each config, taken in turns (default 3)")
     parser.add_argument("--timeout", type=float, default=480.0)
     options = parser.parse_args(argv)
     count = options.count or (2_000 if options.quick else 20_000)
@@ -140,15 +162,19 @@ def main(argv: list[str] | None = None) -> int:
     stamp = time.strftime("%Y%m%d-%H%M%S")
     log_dir = RESULTS_DIR / "logs" / f"cluster-{stamp}"
     rows = []
-    for config in options.configs.split(","):
-        row = drain(config, count, queues, options.processes, options.timeout, log_dir)
-        print(row, flush=True)
-        rows.append(row)
-    text = (f"# Redis Cluster drain ({count} jobs over {len(queues)} queues, "
-            f"{time.strftime('%Y-%m-%d %H:%M')} UTC, {os.cpu_count()} cores)\n\n{report(rows)}\n")
+    for _ in range(max(1, options.rounds)):
+        for config in options.configs.split(","):
+            row = drain(config, count, queues, options.processes, options.timeout, log_dir)
+            print(row, flush=True)
+            rows.append(row)
+    load = os.getloadavg()[0]
+    text = (f"# Redis Cluster drain ({count} jobs over {len(queues)} queues, {options.rounds} rounds, "
+            f"{time.strftime('%Y-%m-%d %H:%M')} UTC, {os.cpu_count()} cores, load average {load:.1f} at the end)"
+            f"\n\n{report(rows)}\n")
     RESULTS_DIR.mkdir(exist_ok=True)
     (RESULTS_DIR / f"cluster-{stamp}.md").write_text(text)
-    default_run = options.count is None and not options.quick and options.configs == ",".join(CONFIGS)
+    default_run = options.count is None and not options.quick and options.configs == ",".join(CONFIGS) \
+        and options.rounds >= 3
     if default_run and all("rate" in row for row in rows):
         (RESULTS_DIR / "cluster-latest.md").write_text(text)  # the committed one (quoted in docs/scaling.md)
     print(text)

@@ -66,7 +66,10 @@ class Runtime:
 
         A store with its own key layout (the Redis Cluster store's hash-tagged names) gives its own.
         """
-        keys = getattr(self.store, "keys", None)
+        store = self._store
+        if store is None and "+cluster://" in (self.config.redis or ""):
+            store = self.store  # the names depend on the store: open it (no other store is opened here)
+        keys = getattr(store, "keys", None)
         return keys if isinstance(keys, Keys) else Keys(self.config.redis_prefix)
 
     @property

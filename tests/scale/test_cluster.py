@@ -118,3 +118,10 @@ def test_a_prefix_with_a_hash_tag_is_refused(shared_cluster) -> None:  # noqa: F
     # A '{' in the prefix would make it the hash tag of every key: one slot, one shard.
     with pytest.raises(ConfigError, match="redis_prefix"):
         open_store(shared_cluster.url(), "app:{x}:")
+
+
+def test_a_celery_app_with_a_cluster_broker_url_gets_a_cluster_store() -> None:
+    from mrqc import Celery
+    from mrqc.bridge import runtime_settings
+    app = Celery("cluster_app", broker="redis+cluster://127.0.0.1:7000,127.0.0.1:7001/")
+    assert runtime_settings(app)["redis"] == "redis+cluster://127.0.0.1:7000,127.0.0.1:7001/"
