@@ -15,7 +15,8 @@ loopback ports (the shared Redis on 6379 is not used):
 
 The configs run in turns (round 1: each config once, round 2: each again...; ``--rounds``, default 3),
 so load from other processes on a shared machine falls on all of them alike; the report gives each
-config's median over the rounds, with the slowest and fastest. For each run: N no-op jobs (``benchmarks.peers.mrqc_tasks.Noop``) are queued with ``queue_jobs``
+config's median over the rounds, with the slowest and fastest. For each run: N no-op jobs
+(``benchmarks.peers.mrqc_tasks.Noop``) are queued with ``queue_jobs``
 (batches of 1,000; the bulk enqueue rate is reported too), spread evenly over the queues, whose names
 are chosen so each of the three shards serves the same number of them. Then one
 ``mrqc worker <queues> --processes P --greenlets 100 --burst`` is timed from its start until it exits

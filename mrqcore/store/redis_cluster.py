@@ -13,7 +13,7 @@ index, worker reports) are split per namespace in Python.
 
 URL forms (``redis`` setting, ``mrqc worker --redis``):
 
-| form | meaning |
+| form (parsed by ``redis_cluster_url``) | meaning |
 |---|---|
 | ``redis+cluster://h1:7000,h2:7001/`` | startup nodes (any reachable ones; the rest are discovered) |
 | ``rediss+cluster://...`` | the same over TLS |
@@ -44,120 +44,23 @@ from __future__ import annotations
 
 import threading
 from typing import Any, Iterable, Mapping, Sequence
-from urllib.parse import parse_qsl, unquote, urlparse
 
 import redis
-from redis.cluster import ClusterNode, RedisCluster
+from redis.cluster import RedisCluster
 from redis.exceptions import ClusterDownError, TryAgainError
 
-from ..config import _suggest
 from ..exceptions import ConfigError
-from ..keys import Keys
-from ..urls import mask_url
 from .base import Finish, JobSpec, Subscription, Waiter
 from .redis import RedisJobStore
+from .redis_cluster_keys import ClusterKeys, _Namespace
 from .redis_cluster_span import ClusterSpanMixin
+from .redis_cluster_url import SCHEMES, connect_cluster, parse_cluster_url
 from .redis_pubsub import ChannelSubscriber, PubSubWaiter
 from .redis_scripts import load_script
 from .redis_workflow import RedisSubscription, _name, _ttl
 
-#: URL schemes this store serves (``mrqcore.store.open_store`` picks it for them)
-SCHEMES = ("redis+cluster", "rediss+cluster")
-_FLOAT_PARAMS = ("socket_timeout", "socket_connect_timeout")
-_STR_PARAMS = ("ssl_cert_reqs", "ssl_ca_certs", "ssl_certfile", "ssl_keyfile")
-KNOWN_PARAMS = _FLOAT_PARAMS + _STR_PARAMS
 #: seconds a job's locator outlives its record's TTL (a reader then finds no record, as it should)
 LOCATOR_SLACK = 60
-
-
-def parse_cluster_url(url: str) -> dict[str, Any]:
-    """RedisCluster keyword arguments for ``url`` (forms in the module docstring); ConfigError naming ``redis``."""
-    shown = mask_url(url)
-    scheme, sep, rest = url.partition("://")
-    if not sep or scheme not in SCHEMES:
-        raise ConfigError("redis", f"{shown!r}: a cluster URL starts with redis+cluster:// or rediss+cluster://")
-    rest, _, query = rest.partition("?")
-    netloc, _, path = rest.partition("/")
-    if path.strip("/") not in ("", "0"):
-        raise ConfigError("redis", f"{shown!r}: a Redis Cluster has database 0 only; the path must be empty, / or /0, "
-                                   f"got /{path}")
-    username = password = None
-    if "@" in netloc:
-        userinfo, _, netloc = netloc.rpartition("@")
-        user, _, secret = userinfo.partition(":")
-        username, password = unquote(user) or None, unquote(secret) or None
-    nodes = []
-    for host_port in filter(None, (part.strip() for part in netloc.split(","))):
-        host, colon, port = host_port.rpartition(":")
-        if not colon or not host.strip("[]"):
-            raise ConfigError("redis", f"{shown!r}: each node must be host:port, got {host_port!r}")
-        if not port.isdigit() or not 0 < int(port) < 65536:
-            raise ConfigError("redis", f"{shown!r}: the port of {host_port!r} must be a number in 1..65535")
-        nodes.append(ClusterNode(host.strip("[]"), int(port)))
-    if not nodes:
-        raise ConfigError("redis", f"{shown!r}: no node host:port given (redis+cluster://h1:7000,h2:7001/)")
-    options: dict[str, Any] = {"startup_nodes": nodes}
-    if scheme == "rediss+cluster":
-        options["ssl"] = True
-    if username:
-        options["username"] = username
-    if password:
-        options["password"] = password
-    for key, value in parse_qsl(query, keep_blank_values=True):
-        if key not in KNOWN_PARAMS:
-            raise ConfigError("redis", f"{shown!r}: unknown query parameter {key!r}"
-                                       f"{_suggest(key, KNOWN_PARAMS)}; known: {', '.join(KNOWN_PARAMS)}")
-        if key in _FLOAT_PARAMS:
-            try:
-                options[key] = float(value)
-            except ValueError:
-                raise ConfigError("redis", f"{shown!r}: {key} must be a number of seconds, got {value!r}") from None
-        else:
-            options[key] = value
-    return options
-
-
-def connect_cluster(url: str, **options: Any) -> RedisCluster:
-    """A decoded-responses RedisCluster client for ``url`` (ConfigError on a bad URL).
-
-    The same client options as ``mrqcore.store.redis.connect`` (decoded
-    responses, ``encoding_errors="surrogateescape"``); ``options`` override the URL's.
-    """
-    kwargs = {**parse_cluster_url(url), **options}
-    kwargs.setdefault("encoding_errors", "surrogateescape")
-    try:
-        return RedisCluster(decode_responses=True, **kwargs)
-    except (ValueError, TypeError) as exc:
-        raise ConfigError("redis", f"cannot use the cluster options of {mask_url(url)!r}: {mask_url(str(exc))}") \
-            from exc
-
-
-class _Namespace(RedisJobStore):
-    """The single-node store's code on one namespace (one hash slot) of the cluster.
-
-    Every script call names the namespace prefix as its one key, so the cluster
-    client routes it to the node serving that slot (the scripts build their
-    other keys from the same prefix, all in that slot).
-    """
-
-    def __init__(self, client: RedisCluster, prefix: str) -> None:
-        super().__init__(client, prefix)
-        self._scripts = {name: _Routed(script, prefix) for name, script in self._scripts.items()}
-
-    def _script(self, name: str) -> Any:
-        return _Routed(load_script(self.client, name), self.prefix)
-
-
-class _Routed:
-    """A script called with ``keys=[namespace prefix]``: the cluster client's route to its slot."""
-
-    __slots__ = ("script", "key")
-
-    def __init__(self, script: Any, key: str) -> None:
-        self.script, self.key = script, key
-
-    def __call__(self, args: Sequence[Any] = (), client: Any = None) -> Any:
-        return self.script(keys=[self.key], args=list(args), client=client)
 
 
 class ClusterJobStore(ClusterSpanMixin, RedisJobStore):
@@ -290,7 +193,8 @@ class ClusterJobStore(ClusterSpanMixin, RedisJobStore):
             skipped += self.space(queue).enqueue(group, now)
         return skipped
 
-    def dequeue(self, worker_id: str, queues: Sequence[str], count: int, now: float) -> list[tuple[str, dict[str, str]]]:
+    def dequeue(self, worker_id: str, queues: Sequence[str], count: int,
+                now: float) -> list[tuple[str, dict[str, str]]]:
         out: list[tuple[str, dict[str, str]]] = []
         for queue in queues:
             if len(out) >= count:
@@ -503,78 +407,6 @@ class ClusterJobStore(ClusterSpanMixin, RedisJobStore):
         return _Namespace(self.client, f"{self.prefix}r{{{key}}}:")
 
 
-class ClusterKeys(Keys):
-    """Key names of a cluster store, for inspection (``Runtime.keys``): each resolved to the slot it lives in.
-
-    A job's names follow its locator; a queue's and a raw queue's are in the
-    queue's namespace; workers, locks, pauses and schedule markers in the
-    store-wide one; rate limits and ``running`` in their key's own slot.
-    Names that exist once per queue namespace (``scheduled``, ``interrupted``,
-    ``inflight``, ``raw_inflight``, ``raw_workers``, ``job_index``,
-    ``notify_channel``) give the store-wide namespace's name here: read a
-    queue's own with ``store.space(queue).keys``.
-    """
-
-    __slots__ = ("_store",)
-
-    def __init__(self, store: "ClusterJobStore") -> None:
-        super().__init__(store.prefix)
-        self._store = store
-
-    def _home(self, job_id: str) -> Keys:
-        return (self._store.locate(job_id) or self._store.g).keys
-
-    def job(self, job_id: str) -> str:
-        return self._home(job_id).job(job_id)
-
-    def joblog(self, job_id: str) -> str:
-        return self._home(job_id).joblog(job_id)
-
-    def done_channel(self, job_id: str) -> str:
-        return self._home(job_id).done_channel(job_id)
-
-    def queue(self, name: str) -> str:
-        return self._store.space(name).keys.queue(name)
-
-    def raw_queue(self, name: str) -> str:
-        return self._store.space(name).keys.raw_queue(name)
-
-    def running(self, task_path: str) -> str:
-        return self._store.keyed(task_path).keys.running(task_path)
-
-    def ratelimit(self, key: str, window: int) -> str:
-        return self._store.keyed(key).keys.ratelimit(key, window)
-
-    def gcra(self, key: str) -> str:
-        return self._store.keyed(key).keys.gcra(key)
-
-    def inflight(self, worker_id: str) -> str:
-        return self._store.g.keys.inflight(worker_id)
-
-    def worker(self, worker_id: str) -> str:
-        return self._store.g.keys.worker(worker_id)
-
-    def raw_inflight(self, worker_id: str) -> str:
-        return self._store.g.keys.raw_inflight(worker_id)
-
-    def lock(self, name: str) -> str:
-        return self._store.g.keys.lock(name)
-
-    def schedule_last(self, entry_id: str) -> str:
-        return self._store.g.keys.schedule_last(entry_id)
-
-    def job_index(self, status: str | None = None) -> str:
-        return self._store.g.keys.job_index(status)
-
-    raw_workers = property(lambda self: self._store.g.keys.raw_workers)
-    queues = property(lambda self: self._store.g.keys.queues)
-    paused = property(lambda self: self._store.g.keys.paused)
-    scheduled = property(lambda self: self._store.g.keys.scheduled)
-    workers = property(lambda self: self._store.g.keys.workers)
-    notify_channel = property(lambda self: self._store.g.keys.notify_channel)
-    interrupted = property(lambda self: self._store.g.keys.interrupted)
-
-
 class _PatternWaiter(PubSubWaiter):
     """``PubSubWaiter`` on a channel pattern (every queue namespace's ``notify``)."""
 
@@ -593,4 +425,4 @@ def _glob_escape(text: str) -> str:
     return "".join("\\" + c if c in "*?[]\\" else c for c in text)
 
 
-__all__ = ["ClusterJobStore", "connect_cluster", "parse_cluster_url"]
+__all__ = ["SCHEMES", "ClusterJobStore", "ClusterKeys", "connect_cluster", "parse_cluster_url"]
