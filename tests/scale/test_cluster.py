@@ -123,5 +123,6 @@ def test_a_prefix_with_a_hash_tag_is_refused(shared_cluster) -> None:  # noqa: F
 def test_a_celery_app_with_a_cluster_broker_url_gets_a_cluster_store() -> None:
     from mrqc import Celery
     from mrqc.bridge import runtime_settings
-    app = Celery("cluster_app", broker="redis+cluster://127.0.0.1:7000,127.0.0.1:7001/")
+    # Not the current app: later tests' canvas (groups, chords) must not find this unreachable broker.
+    app = Celery("cluster_app", broker="redis+cluster://127.0.0.1:7000,127.0.0.1:7001/", set_as_current=False)
     assert runtime_settings(app)["redis"] == "redis+cluster://127.0.0.1:7000,127.0.0.1:7001/"
