@@ -1,6 +1,6 @@
 """The Redis Cluster benchmark: drain of N jobs over several queues on 1 vs 3 shards (and one plain server).
 
-    python -m benchmarks.cluster            # 20,000 jobs over 6 queues per config, 3 rounds
+    python -m benchmarks.cluster            # 100,000 jobs over 6 queues per config, 3 rounds
     python -m benchmarks.cluster --quick    # 2,000 jobs
     python -m benchmarks.cluster --count 50000 --queues 12 --processes 4
 
@@ -20,7 +20,9 @@ config's median over the rounds, with the slowest and fastest. For each run: N n
 (batches of 1,000; the bulk enqueue rate is reported too), spread evenly over the queues, whose names
 are chosen so each of the three shards serves the same number of them. Then one
 ``mrqc worker <queues> --processes P --greenlets 100 --burst`` is timed from its start until it exits
-(startup included), and every job is checked to have succeeded. Results: printed as markdown and
+(startup included), and every job is checked to have succeeded. The Redis servers' own CPU time over
+the run (enqueue and drain; ``INFO cpu``) is reported too, summed and for the busiest server: that is what
+limits throughput once Redis, not the workers, is the bottleneck, and what more shards divide. Results: printed as markdown and
 written to ``benchmarks/results/cluster-<time>.md`` (``cluster-latest.md`` after a default-sized
 run); worker logs in ``benchmarks/results/logs/cluster-<time>/``. Main virtualenv; needs
 ``redis-server`` and ``redis-cli`` on PATH. Nothing here asserts speed.
@@ -73,6 +75,16 @@ def start_servers(config: str, directory: str) -> tuple[str, Any]:
     return cluster.url(), cluster
 
 
+def server_cpu(ports: list[int]) -> list[float]:
+    """CPU seconds (user + system) each Redis server on ``ports`` has used so far."""
+    import redis
+    out = []
+    for port in ports:
+        info = redis.Redis(port=port, socket_timeout=5).info("cpu")
+        out.append(float(info["used_cpu_user"]) + float(info["used_cpu_sys"]))
+    return out
+
+
 def drain(config: str, count: int, queues: list[str], processes: int, timeout: float,
           log_dir: Path) -> dict[str, Any]:
     """One config: enqueue, then a timed burst drain; returns its row."""
@@ -83,8 +95,10 @@ def drain(config: str, count: int, queues: list[str], processes: int, timeout: f
     row: dict[str, Any] = {"config": config, "count": count, "queues": len(queues), "processes": processes}
     with tempfile.TemporaryDirectory(prefix="mrqc-bench-cluster-") as directory:
         url, servers = start_servers(config, directory)
+        ports = [node.port for node in servers.nodes] if hasattr(servers, "nodes") else [servers.port]
         runtime = Runtime(Config({"redis": url, "redis_prefix": prefix}))
         try:
+            cpu_before = server_cpu(ports)
             share = -(-count // len(queues))
             started = time.perf_counter()
             for n, queue in enumerate(queues):
@@ -108,6 +122,8 @@ def drain(config: str, count: int, queues: list[str], processes: int, timeout: f
                 row["error"] = f"{succeeded}/{count} jobs succeeded"
             else:
                 row.update(seconds=round(elapsed, 2), rate=round(count / elapsed))
+            used = [after - before for before, after in zip(cpu_before, server_cpu(ports))]
+            row.update(redis_cpu=round(sum(used), 2), busiest_cpu=round(max(used), 2))
         finally:
             runtime.close()
             servers.stop()
@@ -124,8 +140,11 @@ def summarize(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             out.append(dict(runs[-1], runs=len(runs)))
             continue
         median = dict(good[len(good) // 2])
+        mid = len(good) // 2
         median.update(runs=len(runs), failed=len(runs) - len(good), slowest=good[0]["rate"], fastest=good[-1]["rate"],
-                      enqueue_rate=sorted(r["enqueue_rate"] for r in good)[len(good) // 2])
+                      enqueue_rate=sorted(r["enqueue_rate"] for r in good)[mid],
+                      redis_cpu=sorted(r["redis_cpu"] for r in good)[mid],
+                      busiest_cpu=sorted(r["busiest_cpu"] for r in good)[mid])
         out.append(median)
     return out
 
@@ -135,8 +154,9 @@ def report(rows: list[dict[str, Any]]) -> str:
     base = next((r.get("rate") for r in rows if r["config"] == "cluster 1 shard"), None)
     single = next((r.get("rate") for r in rows if r["config"] == "redis 1 server"), None)
     lines = ["| config | jobs | queues | worker processes | runs | bulk enqueue (jobs/s, median) | "
-             "drain rate (jobs/s, median) | slowest - fastest | vs cluster 1 shard | vs redis 1 server |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             "drain rate (jobs/s, median) | slowest - fastest | vs cluster 1 shard | vs redis 1 server | "
+             "Redis CPU s, all servers | Redis CPU s, busiest server |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         vs_base = f"{r['rate'] / base:.2f}x" if base and r.get("rate") else "-"
         vs_single = f"{r['rate'] / single:.2f}x" if single and r.get("rate") else "-"
@@ -144,21 +164,22 @@ def report(rows: list[dict[str, Any]]) -> str:
         if r.get("failed"):
             spread += f" ({r['failed']} failed)"
         lines.append(f"| {r['config']} | {r['count']} | {r['queues']} | {r['processes']} | {r['runs']} | "
-                     f"{r.get('enqueue_rate', '-')} | {r.get('rate', '-')} | {spread} | {vs_base} | {vs_single} |")
+                     f"{r.get('enqueue_rate', '-')} | {r.get('rate', '-')} | {spread} | {vs_base} | {vs_single} | "
+                     f"{r.get('redis_cpu', '-')} | {r.get('busiest_cpu', '-')} |")
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.cluster", description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="2,000 jobs per config")
-    parser.add_argument("--count", type=int, default=None, help="jobs per config (default 20,000)")
+    parser.add_argument("--count", type=int, default=None, help="jobs per config (default 100,000)")
     parser.add_argument("--queues", type=int, default=6, help="queues the jobs are spread over (default 6)")
     parser.add_argument("--processes", type=int, default=2, help="worker processes (default 2)")
     parser.add_argument("--configs", default=",".join(CONFIGS))
     parser.add_argument("--rounds", type=int, default=3, help="runs of each config, taken in turns (default 3)")
     parser.add_argument("--timeout", type=float, default=480.0)
     options = parser.parse_args(argv)
-    count = options.count or (2_000 if options.quick else 20_000)
+    count = options.count or (2_000 if options.quick else 100_000)
     queues = balanced_queue_names(options.queues)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     log_dir = RESULTS_DIR / "logs" / f"cluster-{stamp}"
