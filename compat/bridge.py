@@ -275,7 +275,8 @@ def settings_changed(app: "Celery", name: str) -> None:
 
 
 def _is_redis(url: Any) -> bool:
-    return isinstance(url, str) and url.split("://")[0] in ("redis", "rediss", "unix", "sentinel", "redis+sentinel")
+    return isinstance(url, str) and url.split("://")[0] in ("redis", "rediss", "unix", "sentinel", "redis+sentinel",
+                                                           "redis+cluster", "rediss+cluster")
 
 
 def wire_enabled(app: "Celery") -> bool:

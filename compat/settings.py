@@ -259,7 +259,8 @@ def _seconds(name: str, value: Any) -> float | None:
 
 
 #: broker_url schemes accepted; the wire ones only with celery_wire on (Celery's RabbitMQ, through kombu)
-BROKER_SCHEMES = ("redis", "rediss", "unix", "memory", "sentinel", "redis+sentinel")
+BROKER_SCHEMES = ("redis", "rediss", "unix", "memory", "sentinel", "redis+sentinel", "redis+cluster",
+                  "rediss+cluster")
 WIRE_BROKER_SCHEMES = ("amqp", "amqps", "pyamqp")
 
 
@@ -286,7 +287,7 @@ def validate(name: str, value: Any, settings: Mapping[str, Any] | None = None) -
         schemes = BROKER_SCHEMES + (WIRE_BROKER_SCHEMES if wire_on(settings) else ())
         if not isinstance(value, str) or not value.split("://")[0] in schemes:
             raise ImproperlyConfigured(f"setting 'broker_url': {mask_url(value)!r} is not supported; mrqc runs on Redis "
-                                       "(redis://, rediss://, unix://, sentinel://; memory:// for the in-process "
+                                       "(redis://, rediss://, unix://, sentinel://, redis+cluster://; memory:// for the in-process "
                                        "memory store), or joins a Celery fleet on amqp:// with celery_wire")
     if name == "result_backend" and value:
         scheme = str(value).split("://")[0].split("+")[0]

@@ -42,7 +42,8 @@ class Setting:
 
 SETTINGS: dict[str, Setting] = {s.name: s for s in [
     Setting("redis", "optstr", None,
-            "Store URL: redis://, rediss://, unix://, redis+sentinel:// (or sentinel://), memory://. "
+            "Store URL: redis://, rediss://, unix://, redis+sentinel:// (or sentinel://), "
+            "redis+cluster:// (or rediss+cluster://), memory://. "
             "Unset: an embedded Redis in embedded_dir."),
     Setting("redis_prefix", "str", "mrqc:", "Prefix of every Redis key mrqc writes."),
     Setting("redis_retry_on_startup", "bool", True,

@@ -62,8 +62,15 @@ class Runtime:
 
     @property
     def keys(self) -> Keys:
-        """Redis key names under this runtime's prefix (for inspection; the store owns the keys)."""
-        return Keys(self.config.redis_prefix)
+        """Redis key names under this runtime's prefix (for inspection; the store owns the keys).
+
+        A store with its own key layout (the Redis Cluster store's hash-tagged names) gives its own.
+        """
+        store = self._store
+        if store is None and "+cluster://" in (self.config.redis or ""):
+            store = self.store  # the names depend on the store: open it (no other store is opened here)
+        keys = getattr(store, "keys", None)
+        return keys if isinstance(keys, Keys) else Keys(self.config.redis_prefix)
 
     @property
     def redis_url(self) -> str:

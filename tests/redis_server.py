@@ -275,3 +275,94 @@ def redis_server_factory(tmp_path):
     yield make
     for server in servers:
         server.stop()
+
+
+def free_cluster_port() -> int:
+    """A free loopback port whose cluster bus port (port + 10000) is free too."""
+    for _ in range(200):
+        port = free_port()
+        if port + 10000 > 65535:
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port + 10000))
+            except OSError:
+                continue
+        return port
+    raise AssertionError("no free loopback port with a free cluster bus port (+10000)")
+
+
+class ClusterSet:
+    """``masters`` ``redis-server --cluster-enabled yes`` nodes joined by ``redis-cli --cluster create``.
+
+    No replicas. ``start()`` returns once every node reports ``cluster_state:ok``
+    and all 16384 slots are served. ``url()`` is the ``redis+cluster://`` URL.
+    """
+
+    def __init__(self, directory: str, masters: int = 3) -> None:
+        self.nodes = [RedisServer(os.path.join(directory, f"node-{i}"), port=free_cluster_port(),
+                                  args=["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+                                        "--cluster-node-timeout", "5000"])
+                      for i in range(masters)]
+
+    def url(self, query: str = "") -> str:
+        hosts = ",".join(f"127.0.0.1:{n.port}" for n in self.nodes)
+        return f"redis+cluster://{hosts}/" + (f"?{query}" if query else "")
+
+    def start(self, ready_timeout: float = 30.0) -> "ClusterSet":
+        for node in self.nodes:
+            node.start()
+        if len(self.nodes) == 1:  # redis-cli wants 3 masters: give a single node every slot itself
+            import redis
+            redis.Redis(port=self.nodes[0].port).execute_command("CLUSTER", "ADDSLOTSRANGE", 0, 16383)
+        else:
+            cli = shutil.which("redis-cli") or "redis-cli"
+            subprocess.run([cli, "--cluster", "create", *[f"127.0.0.1:{n.port}" for n in self.nodes],
+                            "--cluster-replicas", "0", "--cluster-yes"], check=True, capture_output=True,
+                           timeout=ready_timeout)
+        deadline = time.monotonic() + ready_timeout
+        while not self._settled():
+            if time.monotonic() > deadline:
+                raise AssertionError("the cluster did not settle:\n" + "\n".join(n.log()[-2000:] for n in self.nodes))
+            time.sleep(0.1)
+        return self
+
+    def _settled(self) -> bool:
+        import redis
+        try:
+            for node in self.nodes:
+                info = redis.Redis(port=node.port, socket_timeout=1, decode_responses=True).cluster("info")
+                if info.get("cluster_state") != "ok" or int(info.get("cluster_slots_ok", 0)) != 16384 \
+                        or int(info.get("cluster_known_nodes", 0)) != len(self.nodes):
+                    return False
+        except redis.RedisError:
+            return False
+        return True
+
+    def node_of(self, key: str) -> int:
+        """The port of the node serving ``key``'s slot."""
+        import redis
+        client = redis.Redis(port=self.nodes[0].port, decode_responses=True)
+        slot = client.cluster("keyslot", key)
+        for start, end, *nodes in client.cluster("slots"):
+            if start <= slot <= end:
+                return int(nodes[0][1])
+        raise AssertionError(f"no node serves slot {slot}")
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            node.stop(kill=True)
+
+
+@pytest.fixture(scope="session")
+def shared_cluster(tmp_path_factory):
+    """One 3-master ``ClusterSet`` for the whole session (tests keep to their own key prefix)."""
+    require_redis_server()
+    if shutil.which("redis-cli") is None:
+        from tests.conftest import require_service
+        require_service("redis-cli", "redis-cli is not on PATH (needed for --cluster create)")
+    made = ClusterSet(str(tmp_path_factory.mktemp("shared-cluster")))
+    try:
+        yield made.start()
+    finally:
+        made.stop()

@@ -4,6 +4,7 @@
 |---|---|---|
 | ``redis://``, ``rediss://``, ``unix://`` | ``RedisJobStore`` | ``mrqcore.store.redis`` |
 | ``redis+sentinel://``, ``sentinel://`` | ``SentinelJobStore`` | ``mrqcore.store.redis_sentinel`` |
+| ``redis+cluster://``, ``rediss+cluster://`` | ``ClusterJobStore`` | ``mrqcore.store.redis_cluster`` |
 | ``memory://`` | ``MemoryJobStore`` | ``mrqcore.store.memory`` |
 
 Adding a store: write ``mrqcore/store/<name>.py`` implementing ``JobStore``,
@@ -27,6 +28,8 @@ STORES: dict[str, str] = {
     "unix": "mrqcore.store.redis:RedisJobStore",
     "redis+sentinel": "mrqcore.store.redis_sentinel:SentinelJobStore",
     "sentinel": "mrqcore.store.redis_sentinel:SentinelJobStore",
+    "redis+cluster": "mrqcore.store.redis_cluster:ClusterJobStore",
+    "rediss+cluster": "mrqcore.store.redis_cluster:ClusterJobStore",
     "memory": "mrqcore.store.memory:MemoryJobStore",
 }
 

@@ -3,9 +3,9 @@
 ``store`` is parametrized over the stores mrqc ships ("redis": a
 ``RedisJobStore`` on this test's key prefix of the test Redis; "memory": a
 fresh ``MemoryJobStore``; "sentinel": ``SentinelJobStore`` on a session-wide
-primary + replica + 3 sentinels, WAITing for the replica), as kombu's, dramatiq's and huey's backend suites
-do. A third store (MongoDB, Redis Cluster) adds one parameter here and passes
-the same tests. Times passed to the store are real epoch times; TTLs are
+primary + replica + 3 sentinels, WAITing for the replica; "cluster": ``ClusterJobStore`` on a
+session-wide 3-master Redis Cluster), as kombu's, dramatiq's and huey's backend suites
+do. Another store (MongoDB) adds one parameter here and passes the same tests. Times passed to the store are real epoch times; TTLs are
 small and waited for with ``wait_for``, never slept on.
 """
 from __future__ import annotations
@@ -21,9 +21,9 @@ import pytest
 from mrqcore.store import open_store
 from mrqcore.store.base import Finish, JobSpec, JobStore
 
-from tests.redis_server import shared_sentinel_set  # noqa: F401 - fixture
+from tests.redis_server import shared_cluster, shared_sentinel_set  # noqa: F401 - fixtures
 
-STORES = ("redis", "memory", "sentinel")
+STORES = ("redis", "memory", "sentinel", "cluster")
 
 
 @pytest.fixture(params=STORES)
@@ -31,6 +31,8 @@ def store_url(request: pytest.FixtureRequest) -> str:
     """The URL of each store under test ("sentinel": the Redis store through a session's sentinel set)."""
     if request.param == "sentinel":
         return request.getfixturevalue("shared_sentinel_set").url(query="min_replicas=1")
+    if request.param == "cluster":
+        return request.getfixturevalue("shared_cluster").url()
     return "memory://" if request.param == "memory" else request.getfixturevalue("redis_url")
 
 
@@ -41,6 +43,8 @@ def store(store_url: str, request: pytest.FixtureRequest) -> Iterator[JobStore]:
         else f"test-{uuid.uuid4().hex[:10]}:"
     made = open_store(store_url, prefix)
     yield made
+    if "+cluster:" in store_url:  # the prefix fixture cleans the test Redis only
+        made.clear()
     made.close()
 
 
