@@ -30,9 +30,18 @@ a flag ``mrqc <command>`` takes            kept as written (``-A``, ``-l``, ``-c
 anything else                              the command is left and reported
 =========================================  ===================================================
 
-``beat`` keeps ``-A -l -s --max-interval``; ``control revoke`` and ``result``
-map to ``mrqc revoke`` and ``mrqc result``; other subcommands (``inspect``,
-``events``, ``multi``, ``flower``...) are reported.
+Remote control is kept as written too, when ``mrqc`` serves the verb (the
+tables of ``mrqc.cli_control``, which also check the verb's arguments):
+``celery -A proj inspect active -t 5 -d w@h -j`` is ``mrqc -A proj inspect
+active -t 5 -d w@h -j``, ``celery control revoke|terminate|rate_limit|...``
+likewise; a verb mrqc does not serve (``inspect memdump``, ``control
+pool_restart``, ``election``, ``heartbeat``...) is reported, naming it.
+``celery status`` is ``mrqc inspect ping`` (Celery's status is that ping);
+``celery events [--dump]`` is ``mrqc events`` (the dump form; a ``--camera`` is
+reported).
+
+``beat`` keeps ``-A -l -s --max-interval``; ``result`` maps to ``mrqc
+result``; other subcommands (``multi``, ``flower``, ``amqp``...) are reported.
 """
 from __future__ import annotations
 
@@ -123,12 +132,19 @@ for _names, _key, _value in [
     (("--queue",), "queue", True), (("--countdown",), "countdown", True), (("--eta",), "eta", True),
     (("--expires",), "expires", True), (("--serializer",), "serializer", True),
     (("--routing-key",), "routing_key", True), (("--exchange",), "exchange", True),
+    (("--timeout",), "timeout", True), (("--destination",), "destination", True), (("--json",), "json", False),
+    (("--dump",), "dump", False), (("--camera",), "camera", True), (("--frequency", "--freq"), "frequency", True),
+    (("--maxrate",), "maxrate", True),
 ]:
     for _name in _names:
         _OPTIONS.setdefault(_name, (_key, _value))
 # per-subcommand short options that clash with the table above
+_REMOTE_SHORT = {"-t": ("timeout", True), "-d": ("destination", True), "-j": ("json", False)}
 _SUB_SHORT = {"purge": {"-f": ("force", False), "-Q": ("queues", True), "-X": ("exclude_queues", True)},
-              "worker": {"-f": ("logfile", True)}}
+              "worker": {"-f": ("logfile", True)},
+              "inspect": _REMOTE_SHORT, "control": _REMOTE_SHORT, "status": _REMOTE_SHORT,
+              "events": {"-d": ("dump", False), "-c": ("camera", True), "-F": ("frequency", True),
+                         "-r": ("maxrate", True)}}
 
 #: worker/beat flags accepted and dropped, with the reason the report gives
 _DROPPED = {
@@ -138,6 +154,7 @@ _DROPPED = {
     "optimization": "no prefetch in mrqc", "prefetch": "no prefetch in mrqc",
     "schedule": "beat state lives in Redis", "no_color": "plain output", "quiet": "plain output",
     "skip_checks": "no start-up checks", "heartbeat_interval": "heartbeats are mrqc's heartbeat_interval setting",
+    "dump": "mrqc events always prints events as lines (celery events --dump)",
 }
 
 
@@ -149,9 +166,14 @@ _RESPELL = {"--events": "-E", "--schedule-filename": "--schedule"}
 _GROUP_OPTIONS = {"app"}
 
 
-def _as_written(words: list[str], sub: str) -> Converted | Refusal:
-    """``celery`` + ``words`` -> ``mrqc`` + the same words, but for the few options mrqc spells otherwise."""
-    flags = _mrqc_flags(sub)
+def _as_written(words: list[str], sub: str, target: list[str] | None = None) -> Converted | Refusal:
+    """``celery`` + ``words`` -> ``mrqc`` + the same words, but for the few options mrqc spells otherwise.
+
+    ``target`` (default ``[sub]``) is written in place of the subcommand, and
+    the options are checked against ``mrqc target[0]``.
+    """
+    target = target or [sub]
+    flags = _mrqc_flags(target[0])
     sub_short = _SUB_SHORT.get(sub, {})
     out: list[str] = []
     notes: list[str] = []
@@ -161,11 +183,13 @@ def _as_written(words: list[str], sub: str) -> Converted | Refusal:
     while i < len(words):
         word = words[i]
         if not (word.startswith("-") and word != "-" and not re.match(r"^-\d", word)):
-            out.append(word)
             if word == sub and not seen_sub:
                 seen_sub = True
+                out.extend(target)
                 out.extend(after)
                 after = []
+            else:
+                out.append(word)
             i += 1
             continue
         name, eq, inline = word.partition("=")
@@ -281,11 +305,12 @@ def _celery(words: list[str]) -> Converted | Refusal:
         return first if isinstance(first, Refusal) else Refusal("celery without a subcommand", "convert it by hand")
     if sub in _AS_WRITTEN:
         return _as_written(words, sub)
-    handler = {"beat": _beat, "control": _control, "result": _result}.get(sub)
+    if sub in ("inspect", "control", "status", "events"):
+        from .commands_remote import remote
+        return remote(words, sub)
+    handler = {"beat": _beat, "result": _result}.get(sub)
     if handler is None:
-        what = {"inspect": "remote-control inspection (no remote-control bus in mrqc)",
-                "status": "remote-control ping of workers", "multi": "celery multi (process management)",
-                "events": "the event bus", "flower": "Flower"}.get(sub, f"`celery {sub}`")
+        what = {"multi": "celery multi (process management)", "flower": "Flower"}.get(sub, f"`celery {sub}`")
         return Refusal(f"{what} has no mrqc command",
                        "use `mrqc workers`, `mrqc status` or `mrqc jobs`; run workers under your process manager")
     parsed = _parse(words, _SUB_SHORT.get(sub, {}))
@@ -332,20 +357,6 @@ def _beat(opts: list[tuple[str, str | None, str]], positionals: list[str]) -> Co
         return refusal
     _check_flags("beat", out)
     return Converted(out + positionals, notes)
-
-
-def _control(opts: list[tuple[str, str | None, str]], positionals: list[str]) -> Converted | Refusal:
-    if not positionals or positionals[0] not in ("revoke", "terminate"):
-        return Refusal(f"celery control {' '.join(positionals[:1])} is not served by mrqc (no remote-control bus)",
-                       "use `mrqc workers`, `mrqc jobs`, `mrqc pause`/`mrqc resume`")
-    out, notes = ["revoke"], []
-    refusal = _common(opts, out, notes, {"terminate", "signal"})
-    if refusal:
-        return refusal
-    if positionals[0] == "terminate" or any(k == "terminate" for k, _, _ in opts):
-        out.append("--terminate")
-    ids = positionals[1:] if positionals[0] == "revoke" else positionals[2:]
-    return Converted(out + ids, notes)
 
 
 def _result(opts: list[tuple[str, str | None, str]], positionals: list[str]) -> Converted | Refusal:

@@ -15,7 +15,8 @@ What it converts:
 
 What it reports and leaves (read from compat's own tables, see ``targets``):
 task options compat refuses, Task methods compat refuses (``self.replace``),
-``app.control`` calls compat does not serve, bootsteps (``app.steps``),
+``app.control`` calls compat does not serve (``pool_restart``, ``election``,
+``inspect().memdump()``, ``broadcast("heartbeat")``...), bootsteps (``app.steps``),
 refused settings, and every Celery internal import.
 Relative imports (``from .celery import app``) are never touched.
 """
@@ -28,10 +29,12 @@ from libcst.helpers import get_full_name_for_node
 from libcst.metadata import ParentNodeProvider, PositionProvider, ScopeProvider
 
 from . import settings as settings_rules
-from .targets import Refusal, celery_attribute, celery_module, celery_name, control_methods, \
-    setting_problem, task_option_problem, unsupported_task_methods
+from .targets import Refusal, broadcast_commands, celery_attribute, celery_module, celery_name, control_methods, \
+    inspect_methods, setting_problem, task_option_problem, unsupported_task_methods
 
 Note = Callable[[str, int, str, str, str], None]  # kind, line, construct, reason, action
+_CONTROL_ACTION = ("drop the call, or use a command mrqc serves (docs/remote-control.md: inspect(), ping, revoke, "
+                   "rate_limit, time_limit, pool_grow/pool_shrink, autoscale, add_consumer, shutdown...)")
 _EMPTY = cst.Module(body=[])
 
 
@@ -81,6 +84,8 @@ class CeleryTransformer(cst.CSTTransformer):
         self._keep_import: set[int] = set()  # ids of `import celery` nodes left because a use has no mrqc twin
         self._refused_methods = unsupported_task_methods()
         self._control = control_methods()
+        self._inspect = inspect_methods()
+        self._broadcast = broadcast_commands()
         self._bound_depth = 0
         self._scope_depth = 0
 
@@ -265,6 +270,9 @@ class CeleryTransformer(cst.CSTTransformer):
                                         "and return its id"))
             if attr == "update" and func.endswith(".conf.update"):
                 self._check_conf_update(node)
+            if attr == "broadcast" and isinstance(node.func.value, cst.Attribute) \
+                    and node.func.value.attr.value == "control":
+                self._check_broadcast(node)
         if last == "Celery":
             for arg in node.args:
                 key = {"broker": "broker_url", "backend": "result_backend"}.get(arg.keyword.value if arg.keyword else "")
@@ -275,13 +283,30 @@ class CeleryTransformer(cst.CSTTransformer):
 
     def visit_Attribute(self, node: cst.Attribute) -> None:
         inner = node.value
+        name = node.attr.value
         if isinstance(inner, cst.Attribute) and inner.attr.value == "control" \
-                and node.attr.value not in self._control and not node.attr.value.startswith("_"):
-            self.left(node, Refusal(f"app.control.{node.attr.value}() is not served by mrqc (no remote-control bus)",
-                                    "use the mrqc CLI (mrqc workers, mrqc jobs, mrqc status) or read job records"))
+                and name not in self._control and not name.startswith("_"):
+            self.left(node, Refusal(f"app.control.{name}() is not served by mrqc's remote control",
+                                    _CONTROL_ACTION))
+        if isinstance(inner, cst.Call) and isinstance(inner.func, cst.Attribute) \
+                and inner.func.attr.value == "inspect" and isinstance(inner.func.value, cst.Attribute) \
+                and inner.func.value.attr.value == "control" \
+                and name not in self._inspect and not name.startswith("_"):
+            self.left(node, Refusal(f"app.control.inspect().{name}() is not served by mrqc's remote control "
+                                    f"(it serves {', '.join(sorted(self._inspect))})", _CONTROL_ACTION))
         if node.attr.value == "steps" and isinstance(self.get_metadata(ParentNodeProvider, node), cst.Subscript):
             self.left(node, Refusal("bootsteps extend Celery's worker, which mrqc does not run",
                                     "move the step's work into a worker service or middleware"))
+
+    def _check_broadcast(self, node: cst.Call) -> None:
+        """``app.control.broadcast("name", ...)`` with a literal name mrqc's workers do not answer."""
+        arg = next((a for a in node.args if a.keyword is None or a.keyword.value == "command"), None)
+        if arg is None or not isinstance(arg.value, cst.SimpleString):
+            return
+        command = arg.value.evaluated_value
+        if isinstance(command, str) and command not in self._broadcast:
+            self.left(node, Refusal(f"app.control.broadcast({command!r}): mrqc workers do not serve {command!r}",
+                                    _CONTROL_ACTION))
 
     # --- settings --------------------------------------------------------------------------------
     def _check_conf_update(self, node: cst.Call) -> None:

@@ -235,3 +235,16 @@ def control_methods() -> frozenset[str]:
     """``app.control`` methods compat serves (everything else raises UnsupportedOption)."""
     from mrqc.control import Control
     return frozenset(n for n in vars(Control) if not n.startswith("_"))
+
+
+def inspect_methods() -> frozenset[str]:
+    """``app.control.inspect()`` methods compat serves (everything else raises UnsupportedOption)."""
+    from mrqc.control import Inspect
+    return frozenset(n for n in vars(Inspect) if not n.startswith("_"))
+
+
+def broadcast_commands() -> frozenset[str]:
+    """Command names ``app.control.broadcast(name)`` reaches a worker with: the ``mrqc inspect``/``mrqc
+    control`` commands (``mrqc.cli_control``'s tables, which broadcast them by these names)."""
+    from mrqc.cli_control import CONTROL_COMMANDS, INSPECT_COMMANDS
+    return frozenset(INSPECT_COMMANDS) | frozenset(CONTROL_COMMANDS)

@@ -5,7 +5,7 @@ Django-style settings module (``CELERY_*`` names read with
 ``namespace="CELERY"``), a chain, a group, a chord, retries, a soft time
 limit, a class-based task, signals, a beat schedule (timedelta and crontab),
 a suite that uses ``celery.contrib.pytest`` fixtures, a Procfile, a
-Dockerfile and a start script.
+Dockerfile, a start script and a health check (``celery inspect ping``).
 
 1. The project's suite runs on real Celery: a ``celery worker -B`` subprocess
    started from the Procfile's ``worker:`` line, on Redis (every run, so the
@@ -16,6 +16,9 @@ Dockerfile and a start script.
 3. The same suite runs on a real ``mrqc worker -A`` subprocess started from
    the converted Procfile's ``worker:`` line.
 
+After each suite run, the health check script (converted: ``mrqc inspect
+ping``) is run against the worker still serving, and must see it.
+
 The suite runner and worker process helpers are tests/compat_project's.
 """
 from __future__ import annotations
@@ -23,6 +26,7 @@ from __future__ import annotations
 import os
 import shlex
 import shutil
+import subprocess
 import uuid
 from pathlib import Path
 from typing import Iterator
@@ -78,8 +82,18 @@ def run_project(project: Path, env: dict[str, str]) -> None:
     worker = Worker(procfile_command(project, "worker"), project, env)
     try:
         run_suite(project, env, worker, suite="newsroom_tests")
+        health_check(project, env, worker)
     finally:
         worker.stop()
+
+
+def health_check(project: Path, env: dict[str, str], worker: Worker) -> None:
+    """``scripts/healthcheck.sh`` (a remote-control ping) answers for the running worker: exit 0, one node."""
+    path = os.pathsep.join([str(Path(os.sys.executable).parent), env.get("PATH", "")])
+    proc = subprocess.run(["sh", str(project / "scripts/healthcheck.sh")], cwd=project, env=dict(env, PATH=path),
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr + worker.output()
+    assert ": OK" in proc.stdout and proc.stdout.rstrip().endswith("1 node online."), proc.stdout
 
 
 @pytest.mark.timeout(600)
@@ -100,7 +114,8 @@ def test_sample_project_converts_and_passes_on_mrqc(tmp_path: Path, newsroom_env
     assert run.code == 0, run.stderr
     assert run.report is not None and run.report["left"] == [] and run.report["errors"] == []
     changed = set(run.report["files_changed"])
-    assert {"Procfile", "Dockerfile", "scripts/start-worker.sh", "conftest.py", "newsroom/celery.py",
+    assert {"Procfile", "Dockerfile", "scripts/start-worker.sh", "scripts/healthcheck.sh", "conftest.py",
+            "newsroom/celery.py",
             "newsroom/settings.py", "newsroom/signals.py", "newsroom/tasks/articles.py", "newsroom/tasks/media.py",
             "newsroom/tasks/digest.py", "newsroom_tests/test_newsroom.py"} <= changed
     after = snapshot(project)
@@ -120,6 +135,7 @@ def test_sample_project_converts_and_passes_on_mrqc(tmp_path: Path, newsroom_env
         in (project / "Dockerfile").read_text()
     assert 'exec mrqc -A newsroom worker -l info -c "${CONCURRENCY:-4}" -Q default,media,digest' \
         in (project / "scripts/start-worker.sh").read_text()
+    assert "exec mrqc -A newsroom inspect ping --timeout 5" in (project / "scripts/healthcheck.sh").read_text()
     media = (project / "newsroom/tasks/media.py").read_text()
     assert "import mrqc\nimport mrqc.exceptions\n" in media and "@mrqc.shared_task(bind=True)" in media
     assert "except mrqc.exceptions.SoftTimeLimitExceeded:" in media and "class WatermarkTask(mrqc.Task):" in media

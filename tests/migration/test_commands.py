@@ -26,7 +26,26 @@ from mrqc.migration.targets import Refusal
     ("/venv/bin/celery -A proj beat -l info -s /var/run/beat", "/venv/bin/mrqc beat -A proj -l info -s /var/run/beat"),
     ("celery -A proj purge -f -Q a,b", "mrqc -A proj purge -f -Q a,b"),
     ("celery -A proj purge -X c", "mrqc -A proj purge -X c"),
-    ("celery -A proj control revoke 1234", "mrqc revoke -A proj 1234"),
+    # remote control: kept as written when mrqc serves the verb (mrqc.cli_control's tables)
+    ("celery -A proj control revoke 1234", "mrqc -A proj control revoke 1234"),
+    ("celery -A proj control revoke --terminate --signal SIGKILL 12 13",
+     "mrqc -A proj control revoke --terminate --signal SIGKILL 12 13"),
+    ("celery -A proj control terminate SIGKILL 12", "mrqc -A proj control terminate SIGKILL 12"),
+    ("celery -A proj control rate_limit proj.add 10/m -d w1@h,w2@h", "mrqc -A proj control rate_limit proj.add 10/m -d w1@h,w2@h"),
+    ("celery -A proj control time_limit proj.add 10 20", "mrqc -A proj control time_limit proj.add 10 20"),
+    ("celery -A proj control pool_grow 2 --timeout=5", "mrqc -A proj control pool_grow 2 --timeout=5"),
+    ("celery -A proj control autoscale 10 3", "mrqc -A proj control autoscale 10 3"),
+    ("celery -A proj control add_consumer reports", "mrqc -A proj control add_consumer reports"),
+    ("celery -A proj control shutdown --destination=w1@h", "mrqc -A proj control shutdown --destination=w1@h"),
+    ("celery -A proj control pool_shrink $N", "mrqc -A proj control pool_shrink $N"),
+    ("celery -A proj inspect active", "mrqc -A proj inspect active"),
+    ("celery -A proj inspect stats -t 5 -j", "mrqc -A proj inspect stats -t 5 -j"),
+    ("celery --app=proj inspect registered -d w1@h", "mrqc --app=proj inspect registered -d w1@h"),
+    ("celery -A proj inspect query_task id1 id2", "mrqc -A proj inspect query_task id1 id2"),
+    ("celery -b redis://r:6379/1 -A proj inspect ping", "mrqc -A proj inspect --redis redis://r:6379/1 ping"),
+    ("/venv/bin/celery -A proj inspect reserved", "/venv/bin/mrqc -A proj inspect reserved"),
+    ("celery -A proj status -t 3", "mrqc -A proj inspect ping -t 3"),
+    ("celery -A proj events --dump", "mrqc -A proj events"),
     ("celery -A proj result 1234 --traceback", "mrqc result -A proj --traceback 1234"),
     ("celery -A proj call proj.add --args=[1,2] --queue math", "mrqc -A proj call proj.add --args=[1,2] --queue math"),
     ("celery -A proj call proj.add -a [1,2] -k {} --countdown 10", "mrqc -A proj call proj.add -a [1,2] -k {} --countdown 10"),
@@ -49,6 +68,49 @@ def test_notes_name_what_was_respelled_or_dropped() -> None:
                             "--events -> -E"]
 
 
+@pytest.mark.parametrize("command, notes", [
+    ("celery -A proj status", ["celery status -> mrqc inspect ping"]),
+    ("celery -A proj events", ["the curses monitor) -> mrqc events"]),
+    ("celery -A proj events -d", ["dropped -d: mrqc events always prints events as lines"]),
+    ("celery -A proj inspect ping -d celery@$HOSTNAME", ["-n celery@%h"]),
+    ("celery -A proj inspect ping -d web@$HOSTNAME", []),
+])
+def test_remote_control_notes(command: str, notes: list[str]) -> None:
+    result = convert(command.split(" "))
+    assert isinstance(result, Converted), result
+    assert len(result.notes) == len(notes) and all(n in got for n, got in zip(notes, result.notes)), result.notes
+
+
+def test_remote_control_verbs_are_mrqcs() -> None:
+    """Every verb mrqc inspect/control serves converts; Celery's other verbs are refused, naming the verb."""
+    from mrqc.cli_control import CONTROL_COMMANDS, INSPECT_COMMANDS
+    celery_panel = pytest.importorskip("celery.worker.control").Panel.meta
+    for sub, served in (("inspect", INSPECT_COMMANDS), ("control", CONTROL_COMMANDS)):
+        for verb in {name for name, info in celery_panel.items() if info.type == sub and info.visible} | set(served):
+            result = convert(["celery", "-A", "proj", sub, verb])
+            if verb in served:
+                assert isinstance(result, Converted) and result.argv == ["mrqc", "-A", "proj", sub, verb], result
+            else:
+                assert isinstance(result, Refusal) and f"celery {sub} {verb} is not served" in result.reason, result
+    assert isinstance(convert("celery -A proj control pool_restart".split()), Refusal)  # Celery has it; mrqc not
+
+
+def test_converted_remote_control_lines_parse_as_mrqc_commands() -> None:
+    """What is kept as written, the real ``mrqc inspect``/``mrqc control`` click commands take."""
+    from mrqcore.cli import _register_extensions, cli
+    _register_extensions()
+    for command in ("celery -A proj inspect stats -t 5 -j -d w1@h", "celery -A proj control revoke --terminate a b",
+                    "celery -A proj control time_limit proj.add 10 20 --timeout=2", "celery -A proj status -d w@h",
+                    "celery -A proj events --dump", "celery -b redis://r:6379/1 -A proj inspect ping"):
+        result = convert(command.split(" "))
+        assert isinstance(result, Converted), result
+        args = result.argv[1:]
+        assert args[:2] == ["-A", "proj"]
+        name, rest = args[2], args[3:]
+        ctx = cli.commands[name].make_context(name, list(rest))
+        assert ctx.params.get("app") is None  # -A went to the group, as mrqc -A proj COMMAND
+
+
 @pytest.mark.parametrize("command, reason", [
     ("celery -A proj worker -P eventlet", "-P eventlet: mrqc workers are gevent workers"),
     ("celery -A proj worker --pool=threads", "mrqc has no thread pool"),
@@ -57,8 +119,19 @@ def test_notes_name_what_was_respelled_or_dropped() -> None:
     ("celery -A proj worker --time-limit 30", "--time-limit 30 has no mrqc equivalent"),
     ("celery -A proj worker --pidfile=/run/w.pid --detach", "--pidfile=/run/w.pid has no mrqc equivalent"),
     ("celery -A proj worker --purge", "--purge has no mrqc equivalent"),
-    ("celery -A proj inspect active", "remote-control inspection"),
-    ("celery -A proj events", "event bus"),
+    ("celery -A proj inspect memdump", "celery inspect memdump is not served by mrqc"),
+    ("celery -A proj inspect conf", "celery inspect conf is not served by mrqc"),
+    ("celery -A proj control pool_restart --reload", "celery control pool_restart is not served by mrqc"),
+    ("celery -A proj control election id topic", "celery control election is not served by mrqc"),
+    ("celery -A proj control heartbeat", "celery control heartbeat is not served by mrqc"),
+    ("celery -A proj inspect", "celery inspect without a command"),
+    ("celery -A proj control $CMD", "the command is a variable"),
+    ("celery -A proj control pool_grow many", "pool_grow: n must be a whole number, got 'many'"),
+    ("celery -A proj control time_limit proj.add 1 2 3", "got extra '3'"),
+    ("celery -A proj status extra", "celery status takes no arguments"),
+    ("celery -A proj inspect active --list", "--list has no mrqc equivalent"),
+    ("celery -A proj events -c myapp.Camera --frequency 2", "event snapshots"),
+    ("celery -A proj events --pidfile /run/ev.pid", "--pidfile /run/ev.pid has no mrqc equivalent"),
     ("celery multi start w1 -A proj", "celery multi"),
     ("celery -A proj beat -S django_celery_beat.schedulers:DatabaseScheduler", "custom beat scheduler"),
     ("celery -b amqp://guest@rabbit// -A proj worker", "not Redis"),

@@ -116,6 +116,52 @@ def test_str_replace_is_not_task_replace(tmp_path: Path) -> None:
     assert report.exit_code == 0
 
 
+REMOTE = """from celery import Celery
+
+app = Celery("proj", broker="redis://localhost:6379/0")
+
+
+def ops(task_id):
+    app.control.inspect(timeout=2).active()
+    app.control.inspect().registered("rate_limit")
+    app.control.ping(destination=["w1@h"])
+    app.control.revoke(task_id, terminate=True)
+    app.control.rate_limit("proj.add", "10/m")
+    app.control.time_limit("proj.add", soft=10, hard=20)
+    app.control.pool_grow(2)
+    app.control.autoscale(10, 3)
+    app.control.add_consumer("reports", reply=True)
+    app.control.broadcast("shutdown", destination=["w1@h"])
+    app.control.purge()
+    app.control.pool_restart(reload=True)
+    app.control.inspect().memdump()
+    app.control.broadcast("heartbeat")
+    app.control.broadcast(command="election", arguments={})
+    app.control.broadcast(name_from_config)
+"""
+
+
+def test_remote_control_calls_mrqc_serves_are_kept(tmp_path: Path) -> None:
+    out, report = convert(tmp_path, {"m.py": REMOTE})
+    assert out["m.py"] == REMOTE.replace("from celery import Celery", "from mrqc import Celery")
+    left = {(f.line, f.reason.split(":")[0].split(" is not")[0]) for f in report.of_kind("left")}
+    assert left == {(18, "app.control.pool_restart()"), (19, "app.control.inspect().memdump()"),
+                    (20, "app.control.broadcast('heartbeat')"), (21, "app.control.broadcast('election')")}, left
+    assert all("docs/remote-control.md" in f.action for f in report.of_kind("left"))
+
+
+def test_remote_control_methods_follow_compat(tmp_path: Path) -> None:
+    """Each of Celery's own app.control methods: kept when compat's Control has it, else reported by name."""
+    from mrqc.control_remote import Control
+    celery_control = pytest.importorskip("celery.app.control").Control
+    names = sorted(n for n in vars(celery_control) if not n.startswith("_") and callable(vars(celery_control)[n]))
+    source = "from celery import Celery\n\napp = Celery('p')\n" + "".join(f"app.control.{n}()\n" for n in names)
+    _, report = convert(tmp_path, {"m.py": source})
+    reported = {f.construct.rsplit(".", 1)[-1] for f in report.of_kind("left")}
+    assert reported == {n for n in names if not hasattr(Control, n)}
+    assert {"pool_restart", "election", "heartbeat"} <= reported and "rate_limit" not in reported
+
+
 # --- MRQ ------------------------------------------------------------------------------------
 
 def test_mrq_imports(tmp_path: Path) -> None:

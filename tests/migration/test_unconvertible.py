@@ -5,7 +5,9 @@ the pickle serializer, remote-control commands mrqc does not serve
 (``app.control.pool_restart()``, ``election``), Celery internals (``celery.app.trace``, ``celery.worker.*``),
 ``Task.replace`` and ``add_to_chord``, ``celery.contrib.abortable``, settings
 and task options compat refuses, a non-Redis broker, and command lines with no
-mrqc equivalent (``--time-limit``, ``flower``, ``inspect ping``, ``celery multi``).
+mrqc equivalent (``--time-limit``, ``flower``, ``control pool_restart``, ``celery multi``).
+The same files' convertible lines are converted (the k8s liveness probe
+``celery inspect ping`` becomes ``mrqc inspect ping``).
 """
 from __future__ import annotations
 
@@ -38,7 +40,7 @@ EXPECTED = [
     ("proj/tasks.py", 'app.control.election("id", "topic")', "app.control.election() is not served"),
     ("Procfile", "worker: celery -A proj worker --time-limit", "--time-limit=300 has no mrqc equivalent"),
     ("Procfile", "flower: celery -A proj flower", "Flower has no mrqc command"),
-    ("deploy/worker.yaml", '"inspect", "ping"', "no remote-control bus"),
+    ("deploy/worker.yaml", '"control", "pool_restart"', "celery control pool_restart is not served by mrqc"),
     ("deploy/celery.service", "ExecStart=/opt/proj/venv/bin/celery multi start", "celery multi"),
     ("deploy/celery.service", "ExecStop=/opt/proj/venv/bin/celery multi stopwait", "celery multi"),
 ]
@@ -76,8 +78,9 @@ def test_constructs_left_are_untouched_and_the_rest_converted(project: Path) -> 
     # what could be converted in the same files was converted
     assert "from mrqc import Celery\nfrom celery import bootsteps\n" in (project / "proj/celery.py").read_text()
     assert "from mrqc import shared_task\n" in (project / "proj/tasks.py").read_text()
-    assert 'command: ["mrqc", "-A", "proj", "worker", "-l", "info", "-c", "4"]' \
-        in (project / "deploy/worker.yaml").read_text()
+    manifest = (project / "deploy/worker.yaml").read_text()
+    assert 'command: ["mrqc", "-A", "proj", "worker", "-l", "info", "-c", "4"]' in manifest
+    assert 'command: ["mrqc", "-A", "proj", "inspect", "ping", "-d", "celery@$HOSTNAME"]' in manifest
     assert "task_always_eager = False" in (project / "proj/celeryconfig.py").read_text()  # renamed, as upgrade does
 
 
