@@ -175,6 +175,9 @@ class SentinelJobStore(RedisJobStore):
         #: WAITs that got fewer replicas than asked, and when that was last logged
         self._short_writes = 0
         self._short_logged_at = float("-inf")
+        #: writes (enqueue calls, finish batches) whose WAIT came back short since this store opened: each
+        #: is on the master only, in the window a failover can lose (docs/scaling.md); read it to know which.
+        self.short_writes_total = 0
 
     @classmethod
     def from_url(cls, url: str, prefix: str, **options: Any) -> "SentinelJobStore":
@@ -212,6 +215,7 @@ class SentinelJobStore(RedisJobStore):
         if acked >= self.min_replicas:
             return
         self._short_writes += 1
+        self.short_writes_total += 1
         now = time.monotonic()
         if now - self._short_logged_at >= 10.0:  # a master without replicas would log every write
             logger.warning("%s: only %d of %d replicas acknowledged within %d ms; the write is on the master "
