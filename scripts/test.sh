@@ -7,4 +7,6 @@ cd "$(dirname "$0")/.."
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e '.[test]'
-exec .venv/bin/python -m pytest -q "$@"
+# Two test processes (pytest-xdist): most tests wait on real worker processes and servers, so two
+# overlap well on two cores. MRQC_TEST_PROCESSES=0 runs them in this one process.
+exec .venv/bin/python -m pytest -q -n "${MRQC_TEST_PROCESSES:-2}" "$@"
