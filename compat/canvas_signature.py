@@ -84,7 +84,22 @@ class Signature(dict):
 
     @property
     def app(self) -> "Celery":
-        return _app(self._app or getattr(self._type, "app", None))
+        return _app(self._explicit_app())
+
+    def _explicit_app(self) -> Any:
+        """The app this signature was bound to: its own, its task's, else (a chain, group or chord)
+        the first member's, as Celery finds a canvas's app; None: the current app."""
+        found = self._app or getattr(self._type, "app", None)
+        if found is None:
+            kwargs = self.get("kwargs") or {}
+            members = list(kwargs.get("tasks") or kwargs.get("header") or ()) if self.subtask_type else []
+            if self.subtask_type == "chord" and kwargs.get("body") is not None:
+                members.append(kwargs["body"])
+            for member in members:
+                found = member._explicit_app() if isinstance(member, Signature) else None
+                if found is not None:
+                    break
+        return found
 
     @property
     def type(self) -> Any:
