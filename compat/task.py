@@ -385,12 +385,17 @@ class Task:
     def send_event(self, type_: str, retry: bool = True, retry_policy: Any = None, **fields: Any) -> None:
         """No event bus in mrqc: accepted, does nothing (documented)."""
 
-    def replace(self, sig: Any) -> None:
-        raise UnsupportedOption(f"{self.name}: Task.replace() is not supported by mrqc; "
-                                "return sig.delay().id or build the canvas up front")
+    # --- canvas from inside a task (mrqc.canvas_replace) ---------------------------------
 
-    def add_to_chord(self, sig: Any, lazy: bool = False) -> None:
-        raise UnsupportedOption(f"{self.name}: Task.add_to_chord() is not supported by mrqc")
+    def replace(self, sig: Any) -> Any:
+        """Replace this call by ``sig``: its id gets ``sig``'s result (see ``mrqc.canvas_replace``)."""
+        from .canvas_replace import replace
+        return replace(self, sig)
+
+    def add_to_chord(self, sig: Any, lazy: bool = False) -> Any:
+        """Add ``sig`` to the chord this call is a header part of (see ``mrqc.canvas_replace``)."""
+        from .canvas_replace import add_to_chord
+        return add_to_chord(self, sig, lazy)
 
     # --- hooks (override) ----------------------------------------------------------
 

@@ -82,7 +82,8 @@ def on_success(app: "Celery", runtime: "Runtime", request: "Context", meta: dict
         start(app, runtime, nxt, retval, parent_id=request.id, root_id=request.root_id)
     chord = meta.get("chord")
     if chord:
-        _chord_part(app, runtime, request, chord, retval)
+        from .canvas_replace import send_added
+        _chord_part(app, runtime, request, send_added(app, request, chord), retval)
 
 
 def on_failure(app: "Celery", runtime: "Runtime", request: "Context", meta: dict[str, Any],
@@ -102,9 +103,10 @@ def start(app: "Celery", runtime: "Runtime", desc: dict[str, Any], retval: Any, 
     from .canvas import Signature
     kind = desc.get("kind")
     if kind == "task":
-        released = release(runtime, desc["id"], retval, has_prepend=not desc.get("immutable"))
-        if not released and desc.get("replaced"):
+        if desc.get("replaced"):
             released = _release_replaced(runtime, desc["id"], retval)
+        else:
+            released = release(runtime, desc["id"], retval, has_prepend=not desc.get("immutable"))
         if not released:
             _revoke_rest_if_revoked(runtime, desc)
     elif kind == "multi":
@@ -131,7 +133,8 @@ def _chord_body(chord: dict[str, Any]) -> dict[str, Any]:
 
 def _release_replaced(runtime: "Runtime", job_id: str, retval: Any, wait: float = 60.0) -> bool:
     """Release a job that replaced itself (``Task.replace``): its own run may not have finished parking
-    it yet (the replacement was sent from inside that run), so wait while it is still ``started``."""
+    it yet (the replacement was sent from inside that run), so wait while it is still ``started``: its
+    record (status and new params) is written in one atomic finish, read only after it."""
     from mrqcore.job import JobStatus
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:

@@ -64,6 +64,8 @@ def register(app: Any) -> dict[str, Any]:
             return self.replace(add.s(x, 1) | mul.s(10))
         if kind == "group":
             return self.replace(app_group(app)([add.s(x, 1), add.s(x, 2)]))
+        if kind == "fail":
+            return self.replace(fail.si(x))
         raise ValueError(kind)
 
     @task(bind=True, name="canvas.grow_chord")
