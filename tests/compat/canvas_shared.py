@@ -51,7 +51,8 @@ def register(app: Any) -> dict[str, Any]:
         raise CanvasError("canvas.fail")
 
     @task(name="canvas.record")
-    def record(key: str, value: Any) -> Any:
+    def record(value: Any, key: str) -> Any:
+        """A link callback: records the value it was given under ``key``."""
         _runs().rpush(key, repr(value))
         return value
 
