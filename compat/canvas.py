@@ -229,8 +229,8 @@ class group(Signature):  # noqa: N801
         return GroupResult(group_id, [t.clone().apply(args, kwargs) for t in self.tasks], app=self.app)
 
 
-from .canvas_chord import chord  # noqa: E402 - chord subclasses Signature
+from .canvas_chord import apply_chord_header, chord  # noqa: E402 - chord subclasses Signature
 from .canvas_map import chunks, xmap, xstarmap  # noqa: E402 - they subclass Signature
 
 __all__ = ["Signature", "signature", "subtask", "maybe_signature", "chain", "group", "chord", "chunks",
-           "xmap", "xstarmap", "as_signature_dicts"]
+           "xmap", "xstarmap", "as_signature_dicts", "apply_chord_header"]

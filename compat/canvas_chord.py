@@ -15,6 +15,7 @@ from .canvas import chain, group
 from .canvas_signature import Signature, maybe_signature
 
 if TYPE_CHECKING:
+    from .app import Celery
     from .result import AsyncResult
 
 
@@ -103,3 +104,16 @@ class chord(Signature):  # noqa: N801
         res = self.body.clone().apply((values,))
         res.parent = header
         return res
+
+
+def apply_chord_header(app: "Celery", header: list[Signature], group_id: str, body_id: str, body_immutable: bool,
+                       after_body: list[str], args: Any, kwargs: Any = None, parent_id: str | None = None,
+                       root_id: str | None = None, **options: Any) -> list[Any]:
+    """Queue a chord's header for a body already parked as ``body_id`` (kept for callers of mrqc's
+    earlier canvas; ``mrqc.canvas_park.apply_header`` takes any body)."""
+    from .canvas_park import apply_header, freeze, flatten_header
+    parts = flatten_header(header)
+    body = {"kind": "task", "id": body_id, "immutable": body_immutable, "downstream": [body_id] + list(after_body)}
+    apply_header(app, parts, group_id, body, args, kwargs, root_id=root_id or body_id, parent_id=parent_id,
+                 **options)
+    return [freeze(app, p) for p in parts]
