@@ -46,8 +46,6 @@ TASK_OPTIONS = frozenset({
 
 #: options with a value mrqc cannot honour -> (acceptable values, reason)
 _RESTRICTED: dict[str, tuple[tuple[Any, ...], str]] = {
-    "priority": ((None,), "mrqc queues are FIFO; route urgent tasks to a queue the worker lists first "
-                          "(`mrqc worker urgent celery`)"),
     "serializer": ((None, "json"), "only JSON is supported"),
     "compression": ((None,), "compression is not supported"),
     "exchange": ((None, ""), "there are no exchanges; use queue="),

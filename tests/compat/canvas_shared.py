@@ -92,7 +92,13 @@ def register(app: Any) -> dict[str, Any]:
         _runs().rpush(key, str(value))
         return value
 
-    return {"add": add, "mul": mul, "xsum": xsum, "identity": identity, "fail": fail, "record": record,
+    @task(name="canvas.order_low", priority=7)
+    def order_low(key: str, value: Any) -> Any:
+        """``canvas.order`` declared with a priority of its own."""
+        _runs().rpush(key, str(value))
+        return value
+
+    return {"order_low": order_low, "add": add, "mul": mul, "xsum": xsum, "identity": identity, "fail": fail, "record": record,
             "replace_with": replace_with, "grow_chord": grow_chord, "wait_abort": wait_abort, "order": order}
 
 

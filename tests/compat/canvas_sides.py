@@ -46,6 +46,7 @@ class Sides:
     mrqc: Side
     runs_url: str
     key_prefix: str
+    env: dict[str, str] = field(default_factory=dict)
     procs: list[subprocess.Popen] = field(default_factory=list)
     logs: list[str] = field(default_factory=list)
 
@@ -62,6 +63,19 @@ class Sides:
 
     def runs(self, key: str) -> list[str]:
         return [v.decode() for v in redis_lib.Redis.from_url(self.runs_url).lrange(key, 0, -1)]
+
+    def start_one_at_a_time(self, queue: str) -> None:
+        """Start, on each side, one more worker serving only ``queue``, one task at a time (Celery: solo
+        pool, prefetch 1; mrqc: one greenlet, batches of one); stopped with the module's workers."""
+        celery_cmd = [sys.executable, "-m", "celery", "-A", "tests.compat.canvas_celery", "worker", "--pool", "solo",
+                      "--prefetch-multiplier", "1", "-Q", queue, "--without-heartbeat", "--without-gossip",
+                      "--without-mingle", "-l", "INFO", "-n", f"canvas-{uuid.uuid4().hex[:6]}@%h"]
+        mrqc_cmd = [sys.executable, "-m", "mrqcore.cli", "worker", "-A", "tests.compat.canvas_mrqc", queue,
+                    "--greenlets", "1"]
+        for cmd in (celery_cmd, mrqc_cmd):
+            proc, log = _start(cmd, dict(self.env, MRQC_DEQUEUE_BATCH="1"))
+            self.procs.append(proc)
+            self.logs.append(log)
 
     def output(self) -> str:
         out = []
@@ -105,7 +119,7 @@ def sides(redis_url: str) -> Iterator[Sides]:
     import celery
     import mrqc
     result = Sides(Side("celery", celery_app(broker, queue), celery), Side("mrqc", mrqc_app(redis_url, prefix, queue),
-                                                                             mrqc), redis_url, prefix)
+                                                                             mrqc), redis_url, prefix, env)
     cel, cel_log = _start([sys.executable, "-m", "celery", "-A", "tests.compat.canvas_celery", "worker",
                            "--pool", "threads", "-c", "8", "-Q", queue, "--without-heartbeat", "--without-gossip",
                            "--without-mingle", "-l", "INFO", "-n", f"canvas-{uuid.uuid4().hex[:6]}@%h"], env)

@@ -145,3 +145,23 @@ def test_abortable_task(sides):  # noqa: F811
     on_celery, on_mrqc = sides.run(build)
     assert on_celery == ("AbortableAsyncResult", False, "aborted", "SUCCESS", False, ["started", "aborted"])
     assert on_mrqc == on_celery
+
+
+def test_priorities_follow_celerys_redis_steps(sides):  # noqa: F811
+    """Calls waiting on one queue run by step (0-2, 3-5, 6-8, 9: lower first; no priority is 0),
+    in order of sending within a step; the task's own ``priority`` applies when the call gives none."""
+    queue = f"prio-{sides.key('q')[-8:]}"
+    keys = {"celery": sides.key("prio"), "mrqc": sides.key("prio")}
+    sends = [(9, "p9"), (None, "none"), (5, "p5"), (0, "p0"), ("task", "task7"), (3, "p3"), (6, "p6")]
+    for side in sides.each():
+        for priority, label in sends:
+            if priority == "task":  # declared with @app.task(priority=7)
+                side.tasks["order_low"].apply_async((keys[side.name], label), queue=queue)
+            else:
+                side.tasks["order"].apply_async((keys[side.name], label), queue=queue, priority=priority)
+    sides.start_one_at_a_time(queue)
+    for side in sides.each():
+        wait_for(lambda: len(sides.runs(keys[side.name])) == len(sends), timeout=40, message=f"{side.name} runs")
+    on_celery, on_mrqc = sides.runs(keys["celery"]), sides.runs(keys["mrqc"])
+    assert on_celery == ["none", "p0", "p5", "p3", "task7", "p6", "p9"]
+    assert on_mrqc == on_celery
