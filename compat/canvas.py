@@ -232,5 +232,8 @@ class group(Signature):  # noqa: N801
 from .canvas_chord import apply_chord_header, chord  # noqa: E402 - chord subclasses Signature
 from .canvas_map import chunks, xmap, xstarmap  # noqa: E402 - they subclass Signature
 
+_chain = chain  # Celery's name of the chain class (`chain` is its subclass there)
+from .stamping import StampingVisitor  # noqa: E402,F401 - Celery exports it from celery.canvas
+
 __all__ = ["Signature", "signature", "subtask", "maybe_signature", "chain", "group", "chord", "chunks",
            "xmap", "xstarmap", "as_signature_dicts", "apply_chord_header"]

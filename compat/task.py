@@ -51,10 +51,6 @@ _RESTRICTED: dict[str, tuple[tuple[Any, ...], str]] = {
     "exchange": ((None, ""), "there are no exchanges; use queue="),
     "Request": ((None,), "custom Request classes are not supported"),
     "Strategy": ((None,), "custom strategies are not supported"),
-    "pydantic": ((None, False), "pydantic argument validation is not supported"),
-    "pydantic_strict": ((None, False), "pydantic argument validation is not supported"),
-    "pydantic_context": ((None,), "pydantic argument validation is not supported"),
-    "pydantic_dump_kwargs": ((None,), "pydantic argument validation is not supported"),
 }
 
 
@@ -250,6 +246,11 @@ class Task:
     def request(self) -> Context:
         top = self.request_stack.top
         return top if top is not None else Context()
+
+    @property
+    def backend(self) -> Any:
+        """Celery's ``task.backend``: the app's (``app.backend``, its job records)."""
+        return self._get_app().backend
 
     def push_request(self, *args: Any, **kwargs: Any) -> None:
         self.request_stack.push(Context(*args, **kwargs))
@@ -471,6 +472,11 @@ def task_from_function(app: "Celery", fun: Callable[..., Any], name: str | None 
         raise ImproperlyConfigured(f"task {fun!r}: base={base!r} is not a subclass of mrqc.Task")
     check_task_options(options, f"task {name or fun.__name__!r}")
     name = name or app.gen_task_name(fun.__name__, fun.__module__)
+    if options.get("pydantic"):
+        from .task_pydantic import pydantic_wrapper
+        fun = pydantic_wrapper(fun, name, strict=bool(options.get("pydantic_strict")),
+                               context=options.get("pydantic_context"),
+                               dump_kwargs=options.get("pydantic_dump_kwargs"))
     run = fun if bind else staticmethod(fun)
     attrs = {"app": app, "name": name, "run": run, "_mrqc_fun": staticmethod(fun), "_mrqc_bound": bind,
              "__doc__": fun.__doc__, "__module__": fun.__module__, "__qualname__": fun.__qualname__,
