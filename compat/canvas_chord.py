@@ -33,6 +33,8 @@ class chord(Signature):  # noqa: N801
                  **options: Any) -> None:
         if isinstance(header, group):
             header = header.tasks
+        elif isinstance(header, dict):  # one signature: a header of one, as in Celery
+            header = [header]
         header = [maybe_signature(t, app=app) for t in header]
         Signature.__init__(self, "celery.chord", args or (), dict(kwargs or {}, header=header,
                                                                   body=maybe_signature(body, app=app)),

@@ -76,8 +76,10 @@ class Signature(dict):
 
     task = property(lambda self: self.get("task"))
     name = property(lambda self: self.get("task"))
-    args = property(lambda self: tuple(self.get("args") or ()))
-    kwargs = property(lambda self: dict(self.get("kwargs") or {}))
+    args = property(lambda self: tuple(self.get("args") or ()),
+                    lambda self, value: self.__setitem__("args", list(value or ())))
+    kwargs = property(lambda self: dict(self.get("kwargs") or {}),
+                      lambda self, value: self.__setitem__("kwargs", dict(value or {})))
     options = property(lambda self: self["options"])
     subtask_type = property(lambda self: self.get("subtask_type"))
     immutable = property(lambda self: bool(self.get("immutable")))

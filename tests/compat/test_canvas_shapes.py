@@ -33,6 +33,8 @@ def _error(build: Build) -> Build:
 
 
 HEADERS: dict[str, tuple[Build, Any]] = {
+    # one signature as the whole header: a header of one
+    "one signature": (lambda t, c: c.chord(t["add"].s(1, 2), t["identity"].s()), [3]),
     # a chain in a header contributes its last value
     "chain": (lambda t, c: c.chord([t["add"].s(1, 1) | t["mul"].s(10), t["add"].s(5, 5)], t["identity"].s()),
               [20, 10]),
