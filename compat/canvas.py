@@ -196,7 +196,7 @@ class group(Signature):  # noqa: N801
         if _id is not None:
             self.options["task_id"] = _id
         self.options.setdefault("task_id", str(uuid.uuid4()))
-        return GroupResult(self.options["task_id"], [t.freeze() for t in self.tasks], app=self.app)
+        return GroupResult(self.options["task_id"], [t.freeze() for t in unroll_group(self.tasks)], app=self.app)
 
     def apply_async(self, args: Any = None, kwargs: Any = None, **options: Any) -> "GroupResult":
         from .result import GroupResult
@@ -214,7 +214,7 @@ class group(Signature):  # noqa: N801
                       tail=flow["chain_next"], chord_part=flow["chord_part"], **options)
             return result
         results = []
-        for index, task in enumerate(self.tasks):
+        for index, task in enumerate(unroll_group(self.tasks)):
             if is_single_job(task):
                 results.append(task.apply_async(args, kwargs, group_id=group_id, group_index=index, **options))
             else:
@@ -227,6 +227,20 @@ class group(Signature):  # noqa: N801
         from .result import GroupResult
         group_id = self.options.get("task_id") or str(uuid.uuid4())
         return GroupResult(group_id, [t.clone().apply(args, kwargs) for t in self.tasks], app=self.app)
+
+
+def unroll_group(tasks: list[Signature]) -> list[Signature]:
+    """A group's members as Celery's ``group._prepared`` runs them: nested groups spliced in, in order;
+    empty chains dropped. (A chord *header* flattens nested groups in reverse: ``canvas_park``.)"""
+    out: list[Signature] = []
+    for task in tasks:
+        if isinstance(task, group):
+            out.extend(unroll_group(task.tasks))
+        elif isinstance(task, chain) and not task.tasks:
+            continue
+        else:
+            out.append(task)
+    return out
 
 
 from .canvas_chord import apply_chord_header, chord  # noqa: E402 - chord subclasses Signature

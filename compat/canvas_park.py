@@ -59,8 +59,8 @@ def normalize(app: "Celery", sig: Signature) -> Signature:
     if isinstance(sig, chord):
         return chord([normalize(app, p) for p in flatten_header(sig.tasks)], normalize(app, sig.body), app=app,
                      **sig.options)
-    if isinstance(sig, group):
-        return group([normalize(app, m) for m in sig.tasks], app=app, **sig.options)
+    if isinstance(sig, group):  # inside a workflow Celery freezes it with _freeze_unroll: reversed nesting
+        return group([normalize(app, m) for m in flatten_header(sig.tasks)], app=app, **sig.options)
     return sig
 
 

@@ -58,6 +58,14 @@ BODIES: dict[str, tuple[Build, Any]] = {
                                    c.chord([t["xsum"].s(), t["identity"].s()], t["identity"].s())), [6, [2, 4]]),
     "chain of a group into a group": (lambda t, c: (t["add"].s(1, 1) | c.group(t["add"].s(1), t["add"].s(2))
                                                     | c.group(t["xsum"].s(), t["identity"].s())), [7, [3, 4]]),
+    # nested groups are spliced in: in order in a plain group, reversed inside a workflow (Celery's two unrolls)
+    "group of a group": (lambda t, c: c.group(c.group(t["add"].s(1, 1), t["add"].s(2, 2)), t["add"].s(5, 5)),
+                         [2, 4, 10]),
+    "chain ending in a group of a group": (lambda t, c: t["add"].s(1, 1) | c.group(c.group(t["add"].s(1),
+                                                                                          t["add"].s(2)),
+                                                                                  t["add"].s(3)), [4, 3, 5]),
+    "group of a group as a chord body": (lambda t, c: c.chord([t["add"].s(1, 1)], c.group(
+        c.group(t["add"].s([1]), t["add"].s([2])), t["add"].s([3]))), [[2, 2], [2, 1], [2, 3]]),
     "chord body then a task": (lambda t, c: c.chord([t["add"].s(1, 1), t["add"].s(2, 2)], t["xsum"].s())
                                | t["mul"].s(3), 18),
 }
