@@ -196,6 +196,20 @@ class Celery(TaskFactory, ConfigSources):
         from .bridge import app_runtime
         return app_runtime(self)
 
+    @property
+    def amqp(self) -> Any:
+        """Celery's ``app.amqp``: ``queues`` only (mrqc does not publish through kombu; see ``mrqc.app_amqp``)."""
+        from .app_amqp import AMQP
+        return AMQP(self)
+
+    @property
+    def backend(self) -> Any:
+        """Celery's ``app.backend``: this app's job records (``mrqc.backends.redis.RedisBackend``)."""
+        from .backends.redis import RedisBackend
+        if getattr(self, "_mrqc_backend", None) is None:
+            self._mrqc_backend = RedisBackend(self)
+        return self._mrqc_backend
+
     def mrqc_bind_runtime(self, runtime: "Runtime") -> None:
         """Use ``runtime`` from now on, whatever the settings say (``mrqc -A`` calls this)."""
         from .bridge import bind

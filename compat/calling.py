@@ -21,10 +21,10 @@ A Celery call becomes one mrqcore job:
 | ``chord`` | ``{"id", "index", "size", "body_id"}`` for a chord header task |
 | ``chain_next`` | what to start when this job succeeds (see ``mrqc.canvas``) |
 | ``ignore_result``, ``reply_to``, ``retries_offset`` | as in Celery |
+| ``priority`` | the call's Celery priority (its step, in the record's ``priority`` field, is where it waits: ``mrqc.priority``) |
 
 Unknown call options are a ``TypeError`` naming them; options mrqc cannot
-honour (``priority``, other serializers, compression, exchanges) raise
-``UnsupportedOption``.
+honour (other serializers, compression, exchanges) raise ``UnsupportedOption``.
 """
 from __future__ import annotations
 
@@ -56,7 +56,6 @@ CALL_OPTIONS = frozenset({
 })
 
 _UNSUPPORTED_VALUES: dict[str, tuple[tuple[Any, ...], str]] = {
-    "priority": ((None,), "mrqc queues are FIFO; route urgent tasks to a queue the worker lists first"),
     "serializer": ((None, "json"), "only JSON is supported"),
     "compression": ((None,), "compression is not supported"),
     "exchange": ((None, ""), "there are no exchanges; use queue="),
@@ -83,6 +82,8 @@ class PreparedCall:
     args: list[Any]
     kwargs: dict[str, Any]
     options: dict[str, Any]
+    #: the queue's priority step the job waits on (0: the queue's own list; ``mrqc.priority``)
+    priority_step: int = 0
 
 
 def prepare(app: "Celery", name: str, args: Any = None, kwargs: Any = None, *, task_id: str | None = None,
@@ -120,19 +121,26 @@ def prepare(app: "Celery", name: str, args: Any = None, kwargs: Any = None, *, t
         delay = float(options["countdown"])
     elif options.get("eta") is not None:
         delay = to_timestamp(options["eta"], "eta") - now  # type: ignore[operator]
+    from .priority import call_priority, priority_steps, step_for
+    priority = call_priority(app, task, options)
+    step = 0
+    if priority is not None:
+        meta["priority"] = priority
+        step = step_for(priority, priority_steps(app))
     return PreparedCall(name, task_id, params, queue, delay if delay and delay > 0 else None, meta, args, kwargs,
-                        options)
+                        options, step)
 
 
 def record(app: "Celery", call: PreparedCall) -> None:
     """Write a prepared call as its job (idempotent: a live job with the same id is not queued twice)."""
     queue_job(call.name, call.params, call.queue, job_id=call.task_id, delay=call.delay, extra=call.meta,
-              runtime=app.runtime)
+              priority=call.priority_step, runtime=app.runtime)
 
 
 def record_many(app: "Celery", calls: list[PreparedCall]) -> None:
     """``record`` for many calls, in one atomic store round trip (the Celery wire's consumer batches)."""
-    queue_requests([JobRequest(c.name, c.params, c.queue, c.task_id, c.delay, c.meta) for c in calls],
+    queue_requests([JobRequest(c.name, c.params, c.queue, c.task_id, c.delay, c.meta, c.priority_step)
+                    for c in calls],
                    runtime=app.runtime)
 
 

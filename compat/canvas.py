@@ -27,7 +27,6 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from .exceptions import UnsupportedOption
 from .canvas_signature import (Signature, as_signature_dicts, is_single_job, maybe_signature, signature,
                         subtask)
 
@@ -97,51 +96,35 @@ class chain(Signature):  # noqa: N801 - Celery's name
         return callback
 
     def _steps(self) -> list[Signature]:
-        """Flattened steps: a group followed by anything becomes a chord; a chord body that is a
-        chain is unrolled after the chord (chord(h, b1 | b2) == chord(h, b1) | b2)."""
+        """The steps as they run: a group followed by anything becomes a chord whose body is that
+        next step (Celery's rule); anything may be a step (see ``mrqc.canvas_park``)."""
         tasks = list(self.tasks)
         steps: list[Signature] = []
         i = 0
         while i < len(tasks):
             step = tasks[i]
-            if isinstance(step, group) and i + 1 < len(tasks):
-                step = chord(step.tasks, tasks[i + 1], app=self._app)
+            while isinstance(step, group) and i + 1 < len(tasks):
+                step = chord(step.tasks, tasks[i + 1], app=self._app, **step.options)
                 i += 1
-            if isinstance(step, chord) and isinstance(step.body, chain):
-                body_tasks = list(step.body.tasks)
-                steps.append(chord(step.tasks, body_tasks[0], app=self._app, **step.options))
-                tasks[i + 1:i + 1] = body_tasks[1:]
-            else:
-                steps.append(step)
+            steps.append(step)
             i += 1
-        for n, step in enumerate(steps):
-            if isinstance(step, group) and n != len(steps) - 1:
-                raise UnsupportedOption("a group in the middle of a chain must be followed by a task")
-            if not (is_single_job(step) or isinstance(step, (chord, group))):
-                raise UnsupportedOption(f"chain step {step!r} ({step.subtask_type}) is not supported by mrqc")
         return steps
 
     def apply_async(self, args: Any = None, kwargs: Any = None, **options: Any) -> Any:
+        from .canvas_park import apply_now, first_id, freeze, normalize, pop_workflow_options
         app = self.app
         if app.conf.task_always_eager:
             return self.apply(args, kwargs, **options)
-        steps = [s.clone() for s in self._steps()]
-        if not steps:
+        if not self.tasks:
             raise ValueError("cannot apply an empty chain")
         options = dict(self.options, **options)
-        results = [_freeze(s, app) for s in steps]
-        first = steps[0]
-        root_id = options.pop("root_id", None) or _first_id(first)
-        for prev, res in zip(results, results[1:]):
-            res.parent = prev
-        desc = _park_steps(app, steps[1:], root_id, results)
-        if is_single_job(first):
-            first.apply_async(args, kwargs, chain_next=desc, root_id=root_id, **options)
-        elif isinstance(first, chord):
-            first.apply_async(args, kwargs, chain_next=desc, root_id=root_id, **options)
-        else:
-            first.apply_async(args, kwargs, root_id=root_id, **options)
-        return results[-1]
+        flow = pop_workflow_options(options)
+        sig = normalize(app, self.clone())
+        result = freeze(app, sig)
+        root_id = flow["root_id"] or first_id(sig)
+        apply_now(app, sig, args, kwargs, root_id=root_id, parent_id=flow["parent_id"], tail=flow["chain_next"],
+                  chord_part=flow["chord_part"], **options)
+        return result
 
     def apply(self, args: Any = None, kwargs: Any = None, **options: Any) -> Any:
         last = None
@@ -150,49 +133,6 @@ class chain(Signature):  # noqa: N801 - Celery's name
             res.parent = last
             last = res
         return last
-
-
-def _first_id(step: Signature) -> str:
-    return step.options["task_id"] if is_single_job(step) else step.body.options["task_id"]  # type: ignore[attr-defined]
-
-
-def _freeze(step: Signature, app: "Celery") -> Any:
-    """Choose every id of a step now; return the step's result object."""
-    from .result import GroupResult
-    if is_single_job(step):
-        return step.freeze()
-    if isinstance(step, chord):
-        step.options.setdefault("task_id", str(uuid.uuid4()))  # the group id
-        header = [t.freeze() for t in step.tasks]
-        body = step.body.freeze()
-        body.parent = GroupResult(step.options["task_id"], header, app=app)
-        return body
-    if isinstance(step, group):
-        step.options.setdefault("task_id", str(uuid.uuid4()))
-        return GroupResult(step.options["task_id"], [t.freeze() for t in step.tasks], app=app)
-    raise UnsupportedOption(f"cannot freeze {step!r}")
-
-
-def _park_steps(app: "Celery", steps: list[Signature], root_id: str, results: list[Any]) -> dict[str, Any] | None:
-    """Create steps 2..n parked (last first) and return the descriptor of the first of ``steps``."""
-    desc: dict[str, Any] | None = None
-    offset = len(results) - len(steps)
-    for idx in range(len(steps) - 1, -1, -1):
-        step = steps[idx]
-        parent = results[offset + idx - 1].id if offset + idx > 0 else None
-        after = list(desc["downstream"]) if desc else []
-        if is_single_job(step):
-            step.apply_async(park=True, chain_next=desc, root_id=root_id, parent_id=parent)
-            desc = {"kind": "task", "id": step.id, "immutable": step.immutable, "downstream": [step.id] + after}
-        elif isinstance(step, chord):
-            body = step.body
-            body.apply_async(park=True, chain_next=desc, root_id=root_id, parent_id=parent)
-            desc = {"kind": "chord", "header": [t.to_json() for t in step.tasks], "group_id": step.options["task_id"],
-                    "body_id": body.id, "body_immutable": body.immutable, "after_body": after,
-                    "downstream": [body.id] + after}
-        else:  # a group, last
-            desc = {"kind": "group", "group": step.to_json(), "downstream": []}
-    return desc
 
 
 # --- group ---------------------------------------------------------------------------
@@ -256,7 +196,7 @@ class group(Signature):  # noqa: N801
         if _id is not None:
             self.options["task_id"] = _id
         self.options.setdefault("task_id", str(uuid.uuid4()))
-        return GroupResult(self.options["task_id"], [t.freeze() for t in self.tasks], app=self.app)
+        return GroupResult(self.options["task_id"], [t.freeze() for t in unroll_group(self.tasks)], app=self.app)
 
     def apply_async(self, args: Any = None, kwargs: Any = None, **options: Any) -> "GroupResult":
         from .result import GroupResult
@@ -265,9 +205,16 @@ class group(Signature):  # noqa: N801
             return self.apply(args, kwargs, **options)
         options = dict(self.options, **options)
         group_id = options.pop("task_id", None) or str(uuid.uuid4())
-        options.pop("chain_next", None)
+        if options.get("chain_next") or options.get("chord_part"):  # a group with something after it: a chord
+            from .canvas_park import apply_now, freeze, pop_workflow_options
+            flow = pop_workflow_options(options)
+            sig = group([t.clone() for t in self.tasks], app=self._app, task_id=group_id)
+            result = freeze(app, sig)
+            apply_now(app, sig, args, kwargs, root_id=flow["root_id"] or group_id, parent_id=flow["parent_id"],
+                      tail=flow["chain_next"], chord_part=flow["chord_part"], **options)
+            return result
         results = []
-        for index, task in enumerate(self.tasks):
+        for index, task in enumerate(unroll_group(self.tasks)):
             if is_single_job(task):
                 results.append(task.apply_async(args, kwargs, group_id=group_id, group_index=index, **options))
             else:
@@ -282,8 +229,25 @@ class group(Signature):  # noqa: N801
         return GroupResult(group_id, [t.clone().apply(args, kwargs) for t in self.tasks], app=self.app)
 
 
+def unroll_group(tasks: list[Signature]) -> list[Signature]:
+    """A group's members as Celery's ``group._prepared`` runs them: nested groups spliced in, in order;
+    empty chains dropped. (A chord *header* flattens nested groups in reverse: ``canvas_park``.)"""
+    out: list[Signature] = []
+    for task in tasks:
+        if isinstance(task, group):
+            out.extend(unroll_group(task.tasks))
+        elif isinstance(task, chain) and not task.tasks:
+            continue
+        else:
+            out.append(task)
+    return out
+
+
 from .canvas_chord import apply_chord_header, chord  # noqa: E402 - chord subclasses Signature
 from .canvas_map import chunks, xmap, xstarmap  # noqa: E402 - they subclass Signature
+
+_chain = chain  # Celery's name of the chain class (`chain` is its subclass there)
+from .stamping import StampingVisitor  # noqa: E402,F401 - Celery exports it from celery.canvas
 
 __all__ = ["Signature", "signature", "subtask", "maybe_signature", "chain", "group", "chord", "chunks",
            "xmap", "xstarmap", "as_signature_dicts", "apply_chord_header"]

@@ -1,19 +1,18 @@
 """``chord``: a group (header) whose results, as one list, go to a callback (body).
 
-On mrqcore the body is created *parked* (a job record that never runs on its
-own, see ``mrqc.keys``); each header task records its result in a Redis hash
-and the one that completes it releases the body, exactly once (see
+On mrqcore the body is created *parked* (job records that never run on their
+own, see ``mrqc.keys``); each header part records its final value in a Redis
+hash and the one that completes it starts the body, exactly once (see
 ``mrqc.workflow``). A header failure fails the body with ``ChordError`` and
-runs the body's errbacks once.
+runs the body's errbacks once. Header members and the body may be any canvas
+shape (``mrqc.canvas_park``).
 """
 from __future__ import annotations
 
-import uuid
 from typing import TYPE_CHECKING, Any
 
 from .canvas import chain, group
-from .canvas_signature import Signature, is_single_job, maybe_signature
-from .exceptions import UnsupportedOption
+from .canvas_signature import Signature, maybe_signature
 
 if TYPE_CHECKING:
     from .app import Celery
@@ -34,6 +33,8 @@ class chord(Signature):  # noqa: N801
                  **options: Any) -> None:
         if isinstance(header, group):
             header = header.tasks
+        elif isinstance(header, dict):  # one signature: a header of one, as in Celery
+            header = [header]
         header = [maybe_signature(t, app=app) for t in header]
         Signature.__init__(self, "celery.chord", args or (), dict(kwargs or {}, header=header,
                                                                   body=maybe_signature(body, app=app)),
@@ -77,43 +78,30 @@ class chord(Signature):  # noqa: N801
         return self
 
     def apply_async(self, args: Any = None, kwargs: Any = None, body: Any = None, **options: Any) -> "AsyncResult":
+        """Queue the header, park the body (any shape: task, chain, group, chord); returns the body's result
+        (a ``GroupResult`` when the body is a group), whose ``parent`` is the header's ``GroupResult``."""
+        from .canvas_park import apply_now, freeze, normalize, pop_workflow_options
         app = self.app
         if body is not None:
             return chord(self.tasks, body, app=self._app, **self.options).apply_async(args, kwargs, **options)
         if app.conf.task_always_eager:
             return self.apply(args, kwargs, **options)
-        if isinstance(self.body, chain):
-            return chain(self, app=self._app).apply_async(args, kwargs, **options)
-        for task in self.tasks:
-            if not is_single_job(task):
-                raise UnsupportedOption(f"chord header member {task!r} is a {task.subtask_type}; mrqc chords "
-                                        "take task signatures in their header")
-        if not is_single_job(self.body):
-            raise UnsupportedOption(f"chord body {self.body!r} is a {self.body.subtask_type}; use a task "
-                                    "signature or a chain")
+        if self.body is None:
+            raise ValueError("a chord needs a body: chord(header, body), or chord(header)(body)")
         options = dict(self.options, **options)
-        chain_next = options.pop("chain_next", None)
-        root_id = options.pop("root_id", None)
-        parent_id = options.pop("parent_id", None)
-        group_id = options.pop("task_id", None) or str(uuid.uuid4())
-        header = [t.clone() for t in self.tasks]
-        body = self.body.clone()
-        result = body.freeze()
-        root_id = root_id or result.id
-        from .result import GroupResult
-        if not header:  # Celery: an empty header calls the body at once with []
-            return body.apply_async(([],), root_id=root_id, parent_id=parent_id, chain_next=chain_next)
-        for t in header:
-            t.freeze()
-        after = list(chain_next["downstream"]) if chain_next else []
-        body.apply_async(park=True, chain_next=chain_next, root_id=root_id, parent_id=parent_id)
-        header_results = apply_chord_header(app, header, group_id, result.id, body.immutable, after, args or (),
-                                            kwargs=kwargs, parent_id=parent_id, root_id=root_id, **options)
-        result.parent = GroupResult(group_id, header_results, app=app)
+        flow = pop_workflow_options(options)
+        sig = normalize(app, self.clone())
+        if options.get("task_id"):
+            sig.options["task_id"] = options.pop("task_id")  # Celery: a chord's task_id is its group id
+        result = freeze(app, sig)
+        root_id = flow["root_id"] or result.id
+        apply_now(app, sig, args, kwargs, root_id=root_id, parent_id=flow["parent_id"], tail=flow["chain_next"],
+                  chord_part=flow["chord_part"], **options)
         return result
 
     def apply(self, args: Any = None, kwargs: Any = None, propagate: bool = True, **options: Any) -> Any:
-        header = group([t.clone() for t in self.tasks], app=self._app).apply(args, kwargs)
+        from .canvas_park import flatten_header
+        header = group([t.clone() for t in flatten_header(self.tasks)], app=self._app).apply(args, kwargs)
         values = header.get(propagate=propagate)
         res = self.body.clone().apply((values,))
         res.parent = header
@@ -123,14 +111,11 @@ class chord(Signature):  # noqa: N801
 def apply_chord_header(app: "Celery", header: list[Signature], group_id: str, body_id: str, body_immutable: bool,
                        after_body: list[str], args: Any, kwargs: Any = None, parent_id: str | None = None,
                        root_id: str | None = None, **options: Any) -> list[Any]:
-    """Queue a chord's header tasks, each knowing its index and the parked body."""
-    from .result import GroupResult
-    size = len(header)
-    results = []
-    for index, task in enumerate(header):
-        chord_meta = {"id": group_id, "index": index, "size": size, "body_id": body_id,
-                      "body_immutable": body_immutable, "downstream": after_body}
-        results.append(task.apply_async(args, kwargs, chord=chord_meta, group_id=group_id, group_index=index,
-                                        parent_id=parent_id, root_id=root_id, **options))
-    GroupResult(group_id, results, app=app).save()
-    return results
+    """Queue a chord's header for a body already parked as ``body_id`` (kept for callers of mrqc's
+    earlier canvas; ``mrqc.canvas_park.apply_header`` takes any body)."""
+    from .canvas_park import apply_header, freeze, flatten_header
+    parts = flatten_header(header)
+    body = {"kind": "task", "id": body_id, "immutable": body_immutable, "downstream": [body_id] + list(after_body)}
+    apply_header(app, parts, group_id, body, args, kwargs, root_id=root_id or body_id, parent_id=parent_id,
+                 **options)
+    return [freeze(app, p) for p in parts]

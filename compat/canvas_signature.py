@@ -76,15 +76,32 @@ class Signature(dict):
 
     task = property(lambda self: self.get("task"))
     name = property(lambda self: self.get("task"))
-    args = property(lambda self: tuple(self.get("args") or ()))
-    kwargs = property(lambda self: dict(self.get("kwargs") or {}))
+    args = property(lambda self: tuple(self.get("args") or ()),
+                    lambda self, value: self.__setitem__("args", list(value or ())))
+    kwargs = property(lambda self: dict(self.get("kwargs") or {}),
+                      lambda self, value: self.__setitem__("kwargs", dict(value or {})))
     options = property(lambda self: self["options"])
     subtask_type = property(lambda self: self.get("subtask_type"))
     immutable = property(lambda self: bool(self.get("immutable")))
 
     @property
     def app(self) -> "Celery":
-        return _app(self._app or getattr(self._type, "app", None))
+        return _app(self._explicit_app())
+
+    def _explicit_app(self) -> Any:
+        """The app this signature was bound to: its own, its task's, else (a chain, group or chord)
+        the first member's, as Celery finds a canvas's app; None: the current app."""
+        found = self._app or getattr(self._type, "app", None)
+        if found is None:
+            kwargs = self.get("kwargs") or {}
+            members = list(kwargs.get("tasks") or kwargs.get("header") or ()) if self.subtask_type else []
+            if self.subtask_type == "chord" and kwargs.get("body") is not None:
+                members.append(kwargs["body"])
+            for member in members:
+                found = member._explicit_app() if isinstance(member, Signature) else None
+                if found is not None:
+                    break
+        return found
 
     @property
     def type(self) -> Any:

@@ -64,6 +64,26 @@ def store_custom_state(app: "Celery", task_id: str, state: str | None, meta: Any
     app.runtime.store.update(task_id, fields)
 
 
+def store_state(app: "Celery", task_id: str, state: str, result: Any, traceback: Any = None) -> None:
+    """``app.backend.store_result``: write a Celery state into the job's record, as the worker would.
+
+    SUCCESS stores ``result`` as the job's result and status; FAILURE the exception's type and the
+    traceback; any other state is a custom state (``store_custom_state``).
+    """
+    import time as _time
+    if state == states.SUCCESS:
+        fields = {"status": JobStatus.SUCCESS, "result": serialization.dumps_checked(result, "result").decode(),
+                  "datedone": repr(_time.time())}
+    elif state == states.FAILURE:
+        exc_type = type(result).__name__ if isinstance(result, BaseException) else "Exception"
+        fields = {"status": JobStatus.FAILED, "exceptiontype": exc_type, "datedone": repr(_time.time()),
+                  "traceback": str(traceback or result)}
+    else:
+        store_custom_state(app, task_id, state, result)
+        return
+    app.runtime.store.update(task_id, fields)
+
+
 def _failed(record: dict[str, Any]) -> bool:
     """The record is final and not a success."""
     status = record.get("status")

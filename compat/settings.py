@@ -54,12 +54,16 @@ SUPPORTED: dict[str, str] = {
     "broker_url": "redis://, rediss://, unix://, sentinel:// -> mrqcore `redis` (memory://: the in-process memory "
                   "store; sentinel: docs/scaling.md); amqp:// (RabbitMQ): Celery messages through kombu with "
                   "celery_wire (mrqc's store: see mrqc.bridge.store_url)",
-    "broker_transport_options": "global_keyprefix is read (-> mrqcore `redis_prefix`), and master_name and "
+    "broker_transport_options": "global_keyprefix is read (-> mrqcore `redis_prefix`), priority_steps (as on "
+    "Celery's Redis transport, see mrqc.priority), and master_name and "
     "sentinel_kwargs with a sentinel:// broker_url (docs/scaling.md); visibility_timeout "
     "and the like do not apply: jobs are tracked per worker and requeued when a worker is lost",
     "result_backend": "redis URL or None accepted; results live in the job records on the broker Redis "
     "(with celery_wire: also written there in Celery's format, for Celery clients)",
     "task_default_queue": "queue of tasks without a queue/route (default 'celery', as in Celery)",
+    "task_default_priority": "priority of calls without one (Redis rule: lower is sooner; see mrqc.priority)",
+    "task_inherit_parent_priority": "a call made inside a task takes that task's priority (mrqc.priority)",
+    "task_queue_max_priority": "accepted, no effect: as on Celery's Redis transport (AMQP's x-max-priority)",
     "task_time_limit": "hard limit of every task without its own -> mrqcore task `timeout` (status timeout)",
     "task_soft_time_limit": "soft limit: SoftTimeLimitExceeded raised inside the task (gevent.Timeout)",
     "task_default_retry_delay": "mrqc extension: default of Task.default_retry_delay (Celery: 180)",
@@ -157,8 +161,6 @@ NOOP: dict[str, str] = {
 
 #: settings Celery knows that mrqc refuses (with the reason given in the error)
 UNSUPPORTED: dict[str, str] = {
-    "task_default_priority": "mrqc queues are FIFO; route urgent tasks to a queue the worker lists first",
-    "task_queue_max_priority": "mrqc queues are FIFO", "task_inherit_parent_priority": "mrqc queues are FIFO",
     "broker_read_url": "one Redis serves reads and writes", "broker_write_url": "one Redis serves reads and writes",
     "broker_use_ssl": "use a rediss:// broker_url", "broker_host": "use broker_url", "broker_port": "use broker_url",
     "broker_user": "use broker_url", "broker_password": "use broker_url", "broker_vhost": "use broker_url",

@@ -46,17 +46,11 @@ TASK_OPTIONS = frozenset({
 
 #: options with a value mrqc cannot honour -> (acceptable values, reason)
 _RESTRICTED: dict[str, tuple[tuple[Any, ...], str]] = {
-    "priority": ((None,), "mrqc queues are FIFO; route urgent tasks to a queue the worker lists first "
-                          "(`mrqc worker urgent celery`)"),
     "serializer": ((None, "json"), "only JSON is supported"),
     "compression": ((None,), "compression is not supported"),
     "exchange": ((None, ""), "there are no exchanges; use queue="),
     "Request": ((None,), "custom Request classes are not supported"),
     "Strategy": ((None,), "custom strategies are not supported"),
-    "pydantic": ((None, False), "pydantic argument validation is not supported"),
-    "pydantic_strict": ((None, False), "pydantic argument validation is not supported"),
-    "pydantic_context": ((None,), "pydantic argument validation is not supported"),
-    "pydantic_dump_kwargs": ((None,), "pydantic argument validation is not supported"),
 }
 
 
@@ -253,6 +247,11 @@ class Task:
         top = self.request_stack.top
         return top if top is not None else Context()
 
+    @property
+    def backend(self) -> Any:
+        """Celery's ``task.backend``: the app's (``app.backend``, its job records)."""
+        return self._get_app().backend
+
     def push_request(self, *args: Any, **kwargs: Any) -> None:
         self.request_stack.push(Context(*args, **kwargs))
 
@@ -385,12 +384,17 @@ class Task:
     def send_event(self, type_: str, retry: bool = True, retry_policy: Any = None, **fields: Any) -> None:
         """No event bus in mrqc: accepted, does nothing (documented)."""
 
-    def replace(self, sig: Any) -> None:
-        raise UnsupportedOption(f"{self.name}: Task.replace() is not supported by mrqc; "
-                                "return sig.delay().id or build the canvas up front")
+    # --- canvas from inside a task (mrqc.canvas_replace) ---------------------------------
 
-    def add_to_chord(self, sig: Any, lazy: bool = False) -> None:
-        raise UnsupportedOption(f"{self.name}: Task.add_to_chord() is not supported by mrqc")
+    def replace(self, sig: Any) -> Any:
+        """Replace this call by ``sig``: its id gets ``sig``'s result (see ``mrqc.canvas_replace``)."""
+        from .canvas_replace import replace
+        return replace(self, sig)
+
+    def add_to_chord(self, sig: Any, lazy: bool = False) -> Any:
+        """Add ``sig`` to the chord this call is a header part of (see ``mrqc.canvas_replace``)."""
+        from .canvas_replace import add_to_chord
+        return add_to_chord(self, sig, lazy)
 
     # --- hooks (override) ----------------------------------------------------------
 
@@ -468,6 +472,11 @@ def task_from_function(app: "Celery", fun: Callable[..., Any], name: str | None 
         raise ImproperlyConfigured(f"task {fun!r}: base={base!r} is not a subclass of mrqc.Task")
     check_task_options(options, f"task {name or fun.__name__!r}")
     name = name or app.gen_task_name(fun.__name__, fun.__module__)
+    if options.get("pydantic"):
+        from .task_pydantic import pydantic_wrapper
+        fun = pydantic_wrapper(fun, name, strict=bool(options.get("pydantic_strict")),
+                               context=options.get("pydantic_context"),
+                               dump_kwargs=options.get("pydantic_dump_kwargs"))
     run = fun if bind else staticmethod(fun)
     attrs = {"app": app, "name": name, "run": run, "_mrqc_fun": staticmethod(fun), "_mrqc_bound": bind,
              "__doc__": fun.__doc__, "__module__": fun.__module__, "__qualname__": fun.__qualname__,

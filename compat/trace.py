@@ -129,7 +129,7 @@ def worker_request(task: "Task", job: Any, meta: dict[str, Any], args: tuple[Any
     eta, expires = from_timestamp(meta.get("eta")), from_timestamp(meta.get("expires"))
     request = Context(
         id=job.id, args=args, kwargs=kwargs, retries=job.retry_count, is_eager=False, called_directly=False,
-        delivery_info={"exchange": "", "routing_key": job.data.get("queue"), "priority": None,
+        delivery_info={"exchange": "", "routing_key": job.data.get("queue"), "priority": meta.get("priority"),
                        "redelivered": bool(job.data.get("requeue_history"))},
         hostname=worker.id if worker is not None else None, root_id=meta.get("root_id") or job.id,
         parent_id=meta.get("parent_id"), group=meta.get("group_id"), group_index=meta.get("group_index"),

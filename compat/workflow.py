@@ -5,20 +5,22 @@ through the store (``release_held``, ``fail_held``), which act only on a job
 still held, so each happens exactly once even when two workers finish chord
 parts at the same instant:
 
-* a chain step's ``meta["chain_next"]`` says what comes next:
-  ``{"kind": "task", "id", "immutable", "downstream": [ids]}`` (a parked
-  job, released with the result prepended to its args),
-  ``{"kind": "group", "group": {sig}}`` (applied with the result), or
-  ``{"kind": "chord", "header": [{sig}...], "group_id", "body_id",
-  "body_immutable", "downstream": [ids]}`` (the header is applied with the
-  result; the body is already parked);
-* a chord header task's ``meta["chord"]`` is ``{"id", "index", "size",
-  "body_id", "body_immutable", "downstream"}``; its result goes into the
-  chord's barrier (``store.barrier_add``), and the part that completes it
-  releases the body with the ordered list of results;
+* a chain step's ``meta["chain_next"]`` is a descriptor of what comes next
+  (``mrqc.canvas_park``: a parked task, a chord whose body is parked, or a
+  group of parked parts), started with the result (``start``);
+* the job giving a chord header part's final value has ``meta["chord"]`` =
+  ``{"id", "index", "size", "body"}`` (``body``: the body's descriptor); its
+  result goes into the chord's barrier (``store.barrier_add``), and the part
+  that completes it starts the body with the ordered list of results. A part
+  added by ``Task.add_to_chord`` reports to a small barrier of its own whose
+  ``splice`` names the part it extends: once complete, its values take that
+  part's place in the list;
 * on failure, every parked job downstream ends ``failed`` with the same
   exception (a chord body with ``ChordError``), and the body's errbacks run
-  once (guarded by ``fail_held``);
+  once (guarded by ``fail_held``); a failed parked job that was itself a
+  chord part (a chain or chord inside a header) fails that chord in turn;
+* a job that replaced itself (``Task.replace``) is parked again and released
+  by its replacement's last step (``replaced`` in the descriptor);
 * a parked step that was revoked is not released, and the parked steps after
   it are revoked too (the chain stops there).
 """
@@ -77,38 +79,70 @@ def fail_parked(runtime: "Runtime", job_id: str, exc: BaseException, ttl: int,
 def on_success(app: "Celery", runtime: "Runtime", request: "Context", meta: dict[str, Any], retval: Any) -> None:
     nxt = meta.get("chain_next")
     if nxt:
-        _start_next(app, runtime, request, nxt, retval)
+        start(app, runtime, nxt, retval, parent_id=request.id, root_id=request.root_id)
     chord = meta.get("chord")
     if chord:
-        _chord_part(app, runtime, request, chord, retval)
+        from .canvas_replace import send_added
+        _chord_part(app, runtime, request, send_added(app, request, chord), retval)
 
 
 def on_failure(app: "Celery", runtime: "Runtime", request: "Context", meta: dict[str, Any],
                exc: BaseException) -> None:
     ttl = int(runtime.config.default_ttl)
     nxt = meta.get("chain_next") or {}
-    for job_id in nxt.get("downstream") or ():  # for a chord step this includes its body
-        fail_parked(runtime, job_id, exc, ttl)
+    # for a chord step this includes its body; a parked job that was a chord part fails its chord too
+    _fail_jobs(app, runtime, nxt.get("downstream") or (), request, exc, None, ttl)
     chord = meta.get("chord")
     if chord:
-        _fail_chord_body(app, runtime, chord["body_id"], chord.get("downstream") or (), request, exc, ttl)
+        _fail_chord(app, runtime, chord, request, exc, ttl)
 
 
-def _start_next(app: "Celery", runtime: "Runtime", request: "Context", nxt: dict[str, Any], retval: Any) -> None:
+def start(app: "Celery", runtime: "Runtime", desc: dict[str, Any], retval: Any, parent_id: str | None = None,
+          root_id: str | None = None) -> None:
+    """Start what ``desc`` describes (see ``mrqc.canvas_park``) with ``retval``."""
     from .canvas import Signature
-    kind = nxt.get("kind")
+    kind = desc.get("kind")
     if kind == "task":
-        if not release(runtime, nxt["id"], retval, has_prepend=not nxt.get("immutable")):
-            _revoke_rest_if_revoked(runtime, nxt)
-    elif kind == "group":
-        group = Signature.from_dict(nxt["group"], app=app)
-        group.apply_async((retval,), parent_id=request.id, root_id=request.root_id)
+        if desc.get("replaced"):
+            released = _release_replaced(runtime, desc["id"], retval)
+        else:
+            released = release(runtime, desc["id"], retval, has_prepend=not desc.get("immutable"))
+        if not released:
+            _revoke_rest_if_revoked(runtime, desc)
+    elif kind == "multi":
+        for part in desc.get("parts") or ():
+            start(app, runtime, part, retval, parent_id=parent_id, root_id=root_id)
+    elif kind == "group":  # older records: a group applied when started (now "multi", parked parts)
+        group = Signature.from_dict(desc["group"], app=app)
+        group.apply_async((retval,), parent_id=parent_id, root_id=root_id)
     elif kind == "chord":
-        from .canvas import apply_chord_header
-        headers = [Signature.from_dict(d, app=app) for d in nxt["header"]]
-        apply_chord_header(app, headers, nxt["group_id"], nxt["body_id"], bool(nxt.get("body_immutable")),
-                           list(nxt.get("after_body") or ()), (retval,),
-                           parent_id=request.id, root_id=request.root_id)
+        from .canvas_park import apply_header
+        headers = [Signature.from_dict(d, app=app) for d in desc["header"]]
+        apply_header(app, headers, desc["group_id"], _chord_body(desc), (retval,), parent_id=parent_id,
+                     root_id=root_id or parent_id or desc["group_id"])
+
+
+def _chord_body(chord: dict[str, Any]) -> dict[str, Any]:
+    """A chord's body descriptor (records written before ``body`` existed name a parked task)."""
+    if chord.get("body"):
+        return chord["body"]
+    after = list(chord.get("after_body") or chord.get("downstream") or ())
+    return {"kind": "task", "id": chord["body_id"], "immutable": bool(chord.get("body_immutable")),
+            "downstream": [chord["body_id"]] + [i for i in after if i != chord["body_id"]]}
+
+
+def _release_replaced(runtime: "Runtime", job_id: str, retval: Any, wait: float = 60.0) -> bool:
+    """Release a job that replaced itself (``Task.replace``): its own run may not have finished parking
+    it yet (the replacement was sent from inside that run), so wait while it is still ``started``: its
+    record (status and new params) is written in one atomic finish, read only after it."""
+    from mrqcore.job import JobStatus
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        record = runtime.store.get(job_id, ("status",)) or {}
+        if record.get("status") != JobStatus.STARTED:
+            return release(runtime, job_id, retval, has_prepend=True)
+        time.sleep(0.05)
+    return False
 
 
 def _revoke_rest_if_revoked(runtime: "Runtime", nxt: dict[str, Any]) -> None:
@@ -122,37 +156,80 @@ def _revoke_rest_if_revoked(runtime: "Runtime", nxt: dict[str, Any]) -> None:
         Job(job_id, runtime).cancel()
 
 
+#: a chord part's value that stands for several (``Task.add_to_chord``): spliced into the body's list
+SPLICE = "__mrqc_chord_splice__"
+
+
 def _chord_part(app: "Celery", runtime: "Runtime", request: "Context", chord: dict[str, Any], retval: Any) -> None:
     ttl = int(runtime.config.result_ttl)
-    result_json = serialization.dumps_checked(retval, "chord part result").decode()
-    parts = runtime.store.barrier_add(keys.chord(chord["id"]), int(chord["index"]), result_json,
-                                      int(chord["size"]), ttl)
-    if parts is None:
-        return
-    results = [serialization.loads(parts[i]) for i in range(int(chord["size"]))]
-    if not release(runtime, chord["body_id"], results, has_prepend=not chord.get("body_immutable")):
-        _revoke_rest_if_revoked(runtime, {"id": chord["body_id"],
-                                          "downstream": [chord["body_id"]] + list(chord.get("downstream") or ())})
+    value = serialization.dumps_checked(retval, "chord part result").decode()
+    while True:
+        parts = runtime.store.barrier_add(keys.chord(chord["id"]), int(chord["index"]), value,
+                                          int(chord["size"]), ttl)
+        if parts is None:
+            return
+        results = _spliced([serialization.loads(parts[i]) for i in range(int(chord["size"]))])
+        outer = chord.get("splice")
+        if outer is None:
+            break
+        value, chord = serialization.dumps({SPLICE: results}).decode(), outer  # this part's values, in order
+    start(app, runtime, _chord_body(chord), results, parent_id=request.id, root_id=request.root_id)
 
 
-def _fail_chord_body(app: "Celery", runtime: "Runtime", body_id: str, downstream: Any, request: "Context",
-                     exc: BaseException, ttl: int) -> None:
+def _spliced(values: list[Any]) -> list[Any]:
+    out: list[Any] = []
+    for value in values:
+        if isinstance(value, dict) and list(value) == [SPLICE]:
+            out.extend(value[SPLICE])
+        else:
+            out.append(value)
+    return out
+
+
+def _fail_chord(app: "Celery", runtime: "Runtime", chord: dict[str, Any], request: "Context",
+                exc: BaseException, ttl: int) -> None:
+    """A part of ``chord`` failed: its body ends FAILURE with ``ChordError`` (once), its errbacks run."""
+    while chord.get("splice"):
+        chord = chord["splice"]
     error = ChordError(f"Dependency {request.id} raised {exc!r}")
-    record = runtime.store.get(body_id, ("meta",)) or {}
-    if not fail_parked(runtime, body_id, error, ttl, cause=exc):
-        return  # already failed (another part) or already released
-    for job_id in downstream:
-        fail_parked(runtime, job_id, error, ttl, cause=exc)
-    body_meta = serialization.loads(record.get("meta")) or {}
-    errbacks = body_meta.get("link_error") or []
-    if errbacks:
-        from .task import Context
-        from .trace import ExceptionInfo, _call_errbacks
-        body_request = Context(id=body_id, root_id=body_meta.get("root_id") or body_id, errbacks=errbacks,
-                               task=body_meta.get("task"), called_directly=False,
-                               delivery_info={"is_eager": False})
-        task = app.tasks.get(body_meta.get("task") or "") or _AnyTask(app)
-        _call_errbacks(task, body_request, error, ExceptionInfo(error))
+    body = _chord_body(chord)
+    _fail_jobs(app, runtime, body["downstream"], request, error, exc, ttl, errbacks_for=set(_heads(body)))
+
+
+def _heads(desc: dict[str, Any]) -> list[str]:
+    """The jobs ``desc`` would start first (a chord body's errbacks are theirs)."""
+    kind = desc.get("kind")
+    if kind == "task":
+        return [desc["id"]]
+    if kind == "multi":
+        return [i for part in desc.get("parts") or () for i in _heads(part)]
+    if kind == "chord":
+        return _heads(_chord_body(desc))
+    return []
+
+
+def _fail_jobs(app: "Celery", runtime: "Runtime", job_ids: Any, request: "Context", exc: BaseException,
+               cause: BaseException | None, ttl: int, errbacks_for: set[str] | None = None) -> None:
+    """End parked jobs as failed (each once); a failed job that was a chord part fails that chord; the
+    errbacks of the jobs in ``errbacks_for`` run (in this process, as for a failed chord body)."""
+    for job_id in job_ids:
+        record = runtime.store.get(job_id, ("meta",)) or {}
+        if not fail_parked(runtime, job_id, exc, ttl, cause=cause if cause is not None else None):
+            continue  # already failed (another part) or already released
+        meta = serialization.loads(record.get("meta")) or {}
+        if errbacks_for and job_id in errbacks_for and meta.get("link_error"):
+            _run_errbacks(app, job_id, meta, exc)
+        if meta.get("chord"):
+            _fail_chord(app, runtime, meta["chord"], request, cause if cause is not None else exc, ttl)
+
+
+def _run_errbacks(app: "Celery", job_id: str, meta: dict[str, Any], error: BaseException) -> None:
+    from .task import Context
+    from .trace import ExceptionInfo, _call_errbacks
+    body_request = Context(id=job_id, root_id=meta.get("root_id") or job_id, errbacks=meta.get("link_error"),
+                           task=meta.get("task"), called_directly=False, delivery_info={"is_eager": False})
+    task = app.tasks.get(meta.get("task") or "") or _AnyTask(app)
+    _call_errbacks(task, body_request, error, ExceptionInfo(error))
 
 
 class _AnyTask:

@@ -24,7 +24,7 @@ from .exceptions import (JobFailedError, JobNotFoundError, SerializationError,
                          WaitTimeoutError)
 from .runtime import Runtime, get_runtime
 from .status import JobStatus
-from .store.base import JobSpec
+from .store.base import PRIORITY_FIELD, JobSpec
 
 #: every status a job can be in; exactly one at a time (plain strings; ``JobStatus`` is the enum)
 STATUSES = tuple(status.value for status in JobStatus)
@@ -62,7 +62,7 @@ def ttl_for_status(settings: Mapping[str, Any], status: str) -> int:
 
 def queue_job(main_task_path: str, params: Mapping[str, Any] | None = None, queue: str | None = None,
               *, job_id: str | None = None, delay: float | None = None,
-              extra: Mapping[str, Any] | None = None, runtime: Runtime | None = None) -> str:
+              extra: Mapping[str, Any] | None = None, priority: int = 0, runtime: Runtime | None = None) -> str:
     """Queue one job and return its id.
 
     ``queue`` defaults to the task's configured queue, else ``default_queue``.
@@ -70,10 +70,12 @@ def queue_job(main_task_path: str, params: Mapping[str, Any] | None = None, queu
     ``job_id`` lets the caller choose the id; while a record with that id
     exists (any status, until its TTL), nothing is queued: re-sending never
     runs a job twice (use ``Job.requeue`` to run a finished job again). ``extra`` adds
-    JSON-serializable fields to the record (stored under ``meta``).
+    JSON-serializable fields to the record (stored under ``meta``). ``priority`` (a step,
+    0..255) > 0 puts the job on that step's list of its queue, served after the queue's own
+    list, lower steps first (``mrqcore.store.base.PRIORITY_FIELD``).
     """
     return _queue(main_task_path, [params if params is not None else {}], queue, 1,
-                  [job_id] if job_id else None, delay, extra, runtime)[0]
+                  [job_id] if job_id else None, delay, extra, runtime, priority)[0]
 
 
 def queue_jobs(main_task_path: str, params_list: Iterable[Mapping[str, Any]], queue: str | None = None,
@@ -103,6 +105,7 @@ class JobRequest:
     job_id: str | None = None
     delay: float | None = None
     extra: Mapping[str, Any] | None = None
+    priority: int = 0
 
 
 def queue_requests(requests: Sequence[JobRequest], *, runtime: Runtime | None = None) -> list[str]:
@@ -124,6 +127,7 @@ def queue_requests(requests: Sequence[JobRequest], *, runtime: Runtime | None = 
                   "params": serialization.dumps_checked(dict(request.params), f"requests[{index}].params").decode()}
         if request.extra:
             fields["meta"] = serialization.dumps_checked(dict(request.extra), f"requests[{index}].extra").decode()
+        _set_priority(fields, request.priority, f"requests[{index}].priority")
         due = now + request.delay if request.delay and request.delay > 0 else 0.0
         specs.append(JobSpec(request.job_id or new_job_id(), request.queue or default_queue_for(runtime, request.path),
                              fields, due))
@@ -140,7 +144,7 @@ def default_queue_for(runtime: Runtime, path: str) -> str:
 
 def _queue(path: str, params_list: Sequence[Any], queue: str | None, batch_size: int,
            ids: Sequence[str] | None, delay: float | None, extra: Mapping[str, Any] | None,
-           runtime: Runtime | None) -> list[str]:
+           runtime: Runtime | None, priority: int = 0) -> list[str]:
     if not isinstance(path, str) or not path:
         raise SerializationError("task path", "path", path, "a task path must be a non-empty str")
     if batch_size < 1:
@@ -162,6 +166,7 @@ def _queue(path: str, params_list: Sequence[Any], queue: str | None, batch_size:
         fields = {"path": path, "params": params_json, "retry_count": "0"}
         if meta is not None:
             fields["meta"] = meta
+        _set_priority(fields, priority, "priority")
         specs.append(JobSpec(job_id, queue, fields, due))
     store = runtime.store
     for start in range(0, len(specs), batch_size):
@@ -169,6 +174,15 @@ def _queue(path: str, params_list: Sequence[Any], queue: str | None, batch_size:
     runtime.middleware.emit_after("after_enqueue", specs)
     runtime.metric("queue_jobs", len(specs), queue=queue, path=path)
     return job_ids
+
+
+def _set_priority(fields: dict[str, str], priority: int, label: str) -> None:
+    """Record a priority step > 0 (0 leaves the record as it always was: the fast path)."""
+    if isinstance(priority, bool) or not isinstance(priority, int) or not 0 <= priority <= 255:
+        raise ValueError(f"{label} must be a whole number from 0 to 255 (0: the queue's own list), "
+                         f"got {priority!r}")
+    if priority:
+        fields[PRIORITY_FIELD] = str(priority)
 
 
 def get_job_result(job_id: str, *, runtime: Runtime | None = None) -> dict[str, Any]:

@@ -11,6 +11,8 @@ in ``lua/*.lua`` must agree (each script's header lists the keys it touches).
 | ``{p}job:{id}`` | hash | the job record (see ``mrqcore.job.FIELDS``) |
 | ``{p}joblog:{id}`` | list | the job's log lines |
 | ``{p}q:{queue}`` | list | ids of queued jobs, served from the left |
+| ``{p}qpri:{step}:{queue}`` | list | ids of queued jobs of a priority step > 0 (record field ``priority``) |
+| ``{p}qpris:{queue}`` | set | the queue's priority steps whose list may hold ids (dequeue drops drained ones) |
 | ``{p}queues`` | set | every queue name ever used |
 | ``{p}paused`` | set | paused queue names |
 | ``{p}scheduled`` | zset | ids of jobs waiting for a time (retry delay, countdown, ETA), scored by due time |
@@ -51,6 +53,13 @@ class Keys:
 
     def queue(self, name: str) -> str:
         return f"{self.prefix}q:{name}"
+
+    def queue_step(self, name: str, step: int) -> str:
+        """The list of a priority step > 0 of queue ``name`` (step 0 is ``queue(name)``)."""
+        return f"{self.prefix}qpri:{step}:{name}"
+
+    def queue_steps(self, name: str) -> str:
+        return f"{self.prefix}qpris:{name}"
 
     def inflight(self, worker_id: str) -> str:
         return f"{self.prefix}inflight:{worker_id}"

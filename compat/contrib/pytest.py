@@ -59,8 +59,11 @@ class _AppTrap:
 
 @contextlib.contextmanager
 def _create_app(enable_logging: bool = False, use_trap: bool = False, parameters: Mapping[str, Any] | None = None,
-                **config: Any) -> Iterator[Any]:
-    """An mrqc app with its own runtime (fresh key prefix), made as Celery's ``TestApp`` is."""
+                share_runtime: Any = None, **config: Any) -> Iterator[Any]:
+    """An mrqc app with its own runtime (fresh key prefix), made as Celery's ``TestApp`` is.
+
+    ``share_runtime``: a runtime to use instead (the session app's); it is neither cleared nor closed here.
+    """
     from mrqcore.config import Config
     from mrqcore.runtime import Runtime, set_runtime
 
@@ -72,11 +75,14 @@ def _create_app(enable_logging: bool = False, use_trap: bool = False, parameters
     app = Celery(main, set_as_current=False, **parameters)
     app.conf.update(config)
     from mrqc.bridge import runtime_settings
-    # The app's store URL as its own runtime would read it (Redis, Sentinel, the wire's rule), on a
-    # key prefix of this test's own.
-    overrides: dict[str, Any] = {key: value for key, value in runtime_settings(app).items() if key == "redis"}
-    overrides["redis_prefix"] = f"mrqc-test-{uuid.uuid4().hex[:10]}:"
-    runtime = Runtime(Config.load(overrides=overrides))
+    if share_runtime is not None:
+        runtime = share_runtime
+    else:
+        # The app's store URL as its own runtime would read it (Redis, Sentinel, the wire's rule), on a
+        # key prefix of this test's own.
+        overrides: dict[str, Any] = {key: value for key, value in runtime_settings(app).items() if key == "redis"}
+        overrides["redis_prefix"] = f"mrqc-test-{uuid.uuid4().hex[:10]}:"
+        runtime = Runtime(Config.load(overrides=overrides))
     app.mrqc_bind_runtime(runtime)  # the app's own runtime, whatever its broker_url builds
     previous_runtime = set_runtime(runtime)
     previous_app = _state._current_app
@@ -87,8 +93,9 @@ def _create_app(enable_logging: bool = False, use_trap: bool = False, parameters
     finally:
         _state._current_app = previous_app
         set_runtime(previous_runtime)
-        _delete_prefix(runtime)
-        runtime.close()
+        if share_runtime is None:
+            _delete_prefix(runtime)
+            runtime.close()
 
 
 def _delete_prefix(runtime: Any) -> None:
@@ -128,12 +135,18 @@ def celery_session_worker(request: Any, celery_session_app: Any, celery_includes
                           celery_worker_parameters: Mapping[str, Any]) -> Iterator[Any]:
     """Session fixture: a worker that lives throughout the test session."""
     from .testing import start_worker
+    from .testing.process import PROCESS_POOLS, start_worker_process
     if NO_WORKER:
         yield None
         return
     _import_includes(celery_session_app, celery_includes)
     for class_task in celery_class_tasks:
         celery_session_app.register_task(class_task)
+    if str(celery_worker_pool).lower() in PROCESS_POOLS:
+        with start_worker_process(celery_session_app, includes=celery_includes, class_tasks=celery_class_tasks,
+                                  **celery_worker_parameters) as process:
+            yield process
+        return
     with start_worker(celery_session_app, pool=celery_worker_pool, **celery_worker_parameters) as worker:
         yield worker
 
@@ -152,7 +165,9 @@ def celery_includes() -> Sequence[str]:
 
 @pytest.fixture(scope="session")
 def celery_worker_pool() -> Any:
-    """Accepted for compatibility: the test worker always uses mrqcore's solo pool (one job at a time)."""
+    """The test worker's pool: ``"solo"`` (default) runs it in a thread of the test process; a process pool
+    (``"prefork"``, ``"gevent"``) makes the session worker a real ``mrqc worker`` process (see
+    ``mrqc.contrib.testing.process``)."""
     return "solo"
 
 
@@ -180,8 +195,15 @@ def celery_app(request: Any, celery_config: Mapping[str, Any], celery_parameters
     """A fresh app for one test (its own Redis key prefix); ``@pytest.mark.celery(...)`` overrides config."""
     mark = request.node.get_closest_marker("celery")
     config = dict(celery_config, **mark.kwargs if mark else {})
+    # A test that also uses the session app (Celery's integration suite does) sends through celery_app to the
+    # session worker, as in Celery where both apps share one broker: celery_app then shares its store and key
+    # prefix.
+    shared = None
+    if "celery_session_app" in request.fixturenames:
+        from .testing import runtime_of
+        shared = runtime_of(request.getfixturevalue("celery_session_app"))
     with _create_app(enable_logging=celery_enable_logging, use_trap=use_celery_app_trap,
-                     parameters=celery_parameters, **config) as app:
+                     parameters=celery_parameters, share_runtime=shared, **config) as app:
         yield app
 
 

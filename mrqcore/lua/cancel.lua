@@ -1,7 +1,8 @@
 -- Cancel one job. A queued or waiting (retry, countdown) job leaves its queue and
 -- will never run. A started job is only marked: it is not interrupted (MRQ's
 -- rule), and the worker records how it really ended.
--- Keys touched (prefix p = ARGV[1]): p..job:{id}, p..joblog:{id}, p..q:{queue},
+-- Keys touched (prefix p = ARGV[1]): p..job:{id}, p..joblog:{id}, p..q:{queue} (or
+--   p..qpri:{step}:{queue} for a record with a priority step),
 --   p..scheduled, p..jobidx:retry, p..jobidx:cancel; publishes on p..done:{id}.
 -- ARGV: prefix, id, now, ttl (0 = keep).
 -- Returns the status the job had before, or false if there is no such job.
@@ -10,8 +11,10 @@ local jobkey = p .. 'job:' .. id
 local status = redis.call('HGET', jobkey, 'status')
 if not status then return false end
 if status == 'queued' or status == 'retry' then
-  local queue = redis.call('HGET', jobkey, 'queue')
-  redis.call('LREM', p .. 'q:' .. queue, 1, id)
+  local queue, step = unpack(redis.call('HMGET', jobkey, 'queue', 'priority'))
+  local qkey = p .. 'q:' .. queue
+  if step and step ~= '' and step ~= '0' then qkey = p .. 'qpri:' .. step .. ':' .. queue end
+  redis.call('LREM', qkey, 1, id)
   redis.call('ZREM', p .. 'scheduled', id)
   redis.call('HSET', jobkey, 'status', 'cancel', 'datedone', now, 'dateupdated', now)
   redis.call('ZREM', p .. 'jobidx:retry', id)

@@ -1,6 +1,7 @@
 -- Admit dequeued jobs under their task's max_concurrency, or put them back queued.
 -- Keys touched (prefix p = ARGV[1]): p..running:{path} (zset of job ids, scored by
---   start time), p..job:{id} (hash), p..inflight:{worker} (zset), p..q:{queue} (list),
+--   start time), p..job:{id} (hash), p..inflight:{worker} (zset), p..q:{queue} (list) or
+--   p..qpri:{step}:{queue} (list) and p..qpris:{queue} (set) for a record with a priority step,
 --   p..workers (zset, read only).
 -- ARGV: prefix, worker, now, lost_after (seconds), then per job: id, path, limit, queue.
 -- When a task's set is full, entries that no longer hold a slot are dropped first:
@@ -15,6 +16,15 @@
 local p, worker, now, lost_after = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
 local inflight = p .. 'inflight:' .. worker
 local flags = {}
+-- A job's list: p..q:{queue}, or p..qpri:{step}:{queue} for a priority step > 0 (the step is
+-- then added to p..qpris:{queue}, which dequeue reads).
+local function list_key(queue, step)
+  if step and step ~= '' and step ~= '0' then
+    redis.call('SADD', p .. 'qpris:' .. queue, step)
+    return p .. 'qpri:' .. step .. ':' .. queue
+  end
+  return p .. 'q:' .. queue
+end
 local function holds_slot(id)
   local jobkey = p .. 'job:' .. id
   if redis.call('HGET', jobkey, 'status') ~= 'started' then return false end
@@ -40,7 +50,7 @@ for i = 5, #ARGV, 4 do
     redis.call('ZREM', inflight, id)
     redis.call('HSET', jobkey, 'status', 'queued', 'dateupdated', ARGV[3])
     redis.call('HDEL', jobkey, 'worker', 'datestarted')
-    redis.call('RPUSH', p .. 'q:' .. queue, id)
+    redis.call('RPUSH', list_key(queue, redis.call('HGET', jobkey, 'priority')), id)
     flags[#flags + 1] = 0
   end
 end

@@ -2,7 +2,8 @@
 -- zset onto their queue. Any worker may run it; the script is atomic, so each
 -- job is moved exactly once however many workers call it at the same moment.
 -- Keys touched (prefix p = ARGV[1]): p..scheduled (zset), p..job:{id} (hash),
---   p..q:{queue} (list); publishes on p..notify; for a bad member:
+--   p..q:{queue} (list), p..qpri:{step}:{queue} (list) and p..qpris:{queue} (set) for a
+--   record with a priority step; publishes on p..notify; for a bad member:
 --   p..quarantine:job:{id} (a record that is not a hash, renamed), p..jobidx:failed (zset),
 --   p..done:{id}.
 -- ARGV: prefix, now, limit.
@@ -13,6 +14,15 @@
 local p, now, limit = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local ids = redis.call('ZRANGEBYSCORE', p .. 'scheduled', '-inf', now, 'LIMIT', 0, limit)
 local moved = 0
+-- A job's list: p..q:{queue}, or p..qpri:{step}:{queue} for a priority step > 0 (the step is
+-- then added to p..qpris:{queue}, which dequeue reads).
+local function list_key(queue, step)
+  if step and step ~= '' and step ~= '0' then
+    redis.call('SADD', p .. 'qpris:' .. queue, step)
+    return p .. 'qpri:' .. step .. ':' .. queue
+  end
+  return p .. 'q:' .. queue
+end
 
 local function fail(id, jobkey, reason)
   redis.call('HSET', jobkey, 'status', 'failed', 'exceptiontype', 'mrqcore.exceptions.MalformedJobError',
@@ -32,13 +42,14 @@ for _, id in ipairs(ids) do
     fail(id, jobkey, 'its record was a ' .. kind .. ', not a hash; the value was moved to key ' ..
          p .. 'quarantine:job:' .. id)
   elseif status == 'queued' or status == 'retry' then
-    local queue = redis.call('HGET', jobkey, 'queue')
+    local queue, step = unpack(redis.call('HMGET', jobkey, 'queue', 'priority'))
     if not queue then
       fail(id, jobkey, 'its record has no queue field')
     else
-      local pushed = redis.pcall('RPUSH', p .. 'q:' .. queue, id)
+      local qkey = list_key(queue, step)
+      local pushed = redis.pcall('RPUSH', qkey, id)
       if type(pushed) == 'table' and pushed['err'] then
-        fail(id, jobkey, 'queue key ' .. p .. 'q:' .. queue .. ' is not a list (' .. pushed['err'] .. ')')
+        fail(id, jobkey, 'queue key ' .. qkey .. ' is not a list (' .. pushed['err'] .. ')')
       else
         redis.call('HSET', jobkey, 'status', 'queued', 'dateupdated', ARGV[2])
         moved = moved + 1

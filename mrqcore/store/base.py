@@ -27,6 +27,23 @@ HOLD_DUE = 1e13
 #: a scheduled entry whose due time is at or above this is held, not waiting for a time
 HOLD_MIN = 1e12
 
+#: The record field giving a job's priority step on its queue: missing or ``"0"`` is the queue's
+#: own list (the fast path); ``"1"``..``"255"`` (digits) puts it on that step's list of the queue.
+#: ``dequeue`` serves, for its queues in order, every queue's own list first, then every queue's
+#: step lists by increasing step (so a lower step is served first, as Celery's Redis transport
+#: does). The field stays on the record, so a retry, a countdown, a release or a requeue puts the
+#: job back on the same step's list. ``queue_size`` and ``purge_queue`` cover every step.
+PRIORITY_FIELD = "priority"
+
+
+def priority_step(value: Any) -> int:
+    """The step a record's ``priority`` field names (0 for missing, empty or not a small whole number)."""
+    try:
+        step = int(value)
+    except (TypeError, ValueError):
+        return 0
+    return step if 0 < step <= 255 else 0
+
 
 @dataclass
 class JobSpec:
@@ -138,7 +155,9 @@ class JobRecords(abc.ABC):
     def dequeue(self, worker_id: str, queues: Sequence[str], count: int, now: float) -> list[tuple[str, dict[str, str]]]:
         """Move up to ``count`` queued jobs, first queues first, into the worker's hands.
 
-        Paused queues are skipped. Each returned job is marked started and
+        Priority steps (``PRIORITY_FIELD``): every queue's own list is served before any step
+        list, then step lists by increasing step, queues in order within a step. Paused queues
+        are skipped. Each returned job is marked started and
         recorded as held by the worker in the same atomic step, so it is never
         lost between the two.
         """
@@ -253,7 +272,7 @@ class QueueStore(abc.ABC):
 
     @abc.abstractmethod
     def queue_size(self, queue: str) -> int:
-        """Jobs waiting on a queue right now."""
+        """Jobs waiting on a queue right now (every priority step)."""
 
     @abc.abstractmethod
     def known_queues(self) -> list[str]:
@@ -261,7 +280,8 @@ class QueueStore(abc.ABC):
 
     @abc.abstractmethod
     def purge_queue(self, queue: str) -> int:
-        """Remove every waiting job id from a queue at once; returns how many were removed."""
+        """Remove every waiting job id from a queue at once (every priority step); returns how many were
+        removed."""
 
     @abc.abstractmethod
     def pause_queue(self, name: str) -> None:

@@ -17,6 +17,7 @@ its own) both work (see ``memory_state``).
 |---|---|
 | ``_records`` / ``_logs`` | ``job:{id}`` / ``joblog:{id}`` |
 | ``_queues`` | ``q:{queue}`` (deques of ids) |
+| ``_steps`` | ``qpri:{step}:{queue}`` (queue -> step -> deque of ids, for a record's ``priority`` step) |
 | ``_scheduled`` | ``scheduled`` (id -> due time; held jobs at ``HOLD_DUE``) |
 | ``_inflight`` | ``inflight:{worker}`` (id -> start time) |
 | ``_beats`` / ``_reports`` | ``workers`` / ``worker:{id}`` |
@@ -35,7 +36,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 from urllib.parse import urlparse
 
 from ..exceptions import ConfigError
-from .base import HOLD_MIN, Finish, JobSpec, JobStore, Waiter, check_spacing
+from .base import HOLD_MIN, PRIORITY_FIELD, Finish, JobSpec, JobStore, Waiter, check_spacing, priority_step
 from .memory_index import MemoryJobIndex
 from .memory_raw import MemoryRawMixin
 from .memory_state import Channels, Expiring, MemoryWaiter
@@ -72,6 +73,7 @@ class MemoryJobStore(MemoryJobIndex, MemoryRawMixin, MemoryWorkflowMixin, JobSto
         self._reports: Expiring[dict[str, str]] = Expiring(clock)
         self._small: Expiring[Any] = Expiring(clock)
         self._queues: dict[str, deque[str]] = {}
+        self._steps: dict[str, dict[int, deque[str]]] = {}
         self._known: set[str] = set()
         self._paused: set[str] = set()
         self._scheduled: dict[str, float] = {}
@@ -123,7 +125,7 @@ class MemoryJobStore(MemoryJobIndex, MemoryRawMixin, MemoryWorkflowMixin, JobSto
                 if spec.due > 0:
                     self._scheduled[spec.id] = spec.due
                 else:
-                    self._queue(spec.queue).append(spec.id)
+                    self._list_of(spec.queue, spec.fields).append(spec.id)
                     queued_now += 1
                 self._known.add(spec.queue)
             if queued_now:
@@ -134,10 +136,11 @@ class MemoryJobStore(MemoryJobIndex, MemoryRawMixin, MemoryWorkflowMixin, JobSto
                 now: float) -> list[tuple[str, dict[str, str]]]:
         out: list[tuple[str, dict[str, str]]] = []
         with self._lock:
-            for queue in queues:
-                if queue in self._paused:
-                    continue
-                ids = self._queues.get(queue)
+            open_queues = [q for q in queues if q not in self._paused]
+            lists = [self._queues.get(q) for q in open_queues]
+            stepped = sorted((step, order) for order, q in enumerate(open_queues) for step in self._steps.get(q, {}))
+            lists += [self._steps[open_queues[order]][step] for step, order in stepped]
+            for ids in lists:  # every queue's own list, then step lists by step (as dequeue.lua)
                 while ids and len(out) < count:
                     job_id = ids.popleft()
                     record = self._records.get(job_id)
@@ -147,6 +150,11 @@ class MemoryJobStore(MemoryJobIndex, MemoryRawMixin, MemoryWorkflowMixin, JobSto
                     record.update(status="started", worker=worker_id, datestarted=repr(now),
                                   dateupdated=repr(now))
                     out.append((job_id, dict(record)))
+            for queue in open_queues:
+                for step, ids in list(self._steps.get(queue, {}).items()):
+                    if not ids:
+                        del self._steps[queue][step]
+                self._drop_if_empty(self._steps, queue)
         return out
 
     def finish(self, worker_id: str, finishes: Sequence[Finish]) -> None:
@@ -181,7 +189,7 @@ class MemoryJobStore(MemoryJobIndex, MemoryRawMixin, MemoryWorkflowMixin, JobSto
                 record = self._records.get(job_id)
                 if record is not None and record.get("status") in ("queued", "retry"):
                     record.update(status="queued", dateupdated=repr(now))
-                    self._queue(record["queue"]).append(job_id)
+                    self._list_of(record["queue"], record).append(job_id)
                     moved += 1
             if moved:
                 self._channels.publish("notify", str(moved))
@@ -218,7 +226,7 @@ class MemoryJobStore(MemoryJobIndex, MemoryRawMixin, MemoryWorkflowMixin, JobSto
             if record is None or status is None:
                 return None
             if status in ("queued", "retry"):
-                _remove_first(self._queues.get(record.get("queue", "")), job_id)
+                _remove_first(self._list_of(record.get("queue", ""), record), job_id)
                 self._scheduled.pop(job_id, None)
                 record.update(status="cancel", datedone=repr(now), dateupdated=repr(now))
                 if ttl > 0:
@@ -250,7 +258,7 @@ class MemoryJobStore(MemoryJobIndex, MemoryRawMixin, MemoryWorkflowMixin, JobSto
                 history = json.loads(record.get("requeue_history") or "[]")
                 history.append({"date": now, "from_status": status, "note": note})
                 record["requeue_history"] = json.dumps(history, separators=(",", ":"))
-            self._queue(queue).append(job_id)
+            self._list_of(queue, record).append(job_id)
             self._known.add(queue)
             self._channels.publish("notify", "1")
             return status
@@ -287,7 +295,7 @@ class MemoryJobStore(MemoryJobIndex, MemoryRawMixin, MemoryWorkflowMixin, JobSto
 
     def queue_size(self, queue: str) -> int:
         with self._lock:
-            return len(self._queues.get(queue, ()))
+            return len(self._queues.get(queue, ())) + sum(len(ids) for ids in self._steps.get(queue, {}).values())
 
     def known_queues(self) -> list[str]:
         with self._lock:
@@ -295,7 +303,8 @@ class MemoryJobStore(MemoryJobIndex, MemoryRawMixin, MemoryWorkflowMixin, JobSto
 
     def purge_queue(self, queue: str) -> int:
         with self._lock:
-            return len(self._queues.pop(queue, ()))
+            steps = self._steps.pop(queue, {})
+            return len(self._queues.pop(queue, ())) + sum(len(ids) for ids in steps.values())
 
     def pause_queue(self, name: str) -> None:
         with self._lock:
@@ -444,7 +453,7 @@ class MemoryJobStore(MemoryJobIndex, MemoryRawMixin, MemoryWorkflowMixin, JobSto
                 record.update(status="queued", dateupdated=repr(now))
                 record.pop("worker", None)
                 record.pop("datestarted", None)
-                self._queue(queue).append(job_id)
+                self._list_of(queue, record).append(job_id)
                 flags.append(False)
             self._drop_if_empty(self._inflight, worker_id)
         return flags
@@ -459,6 +468,13 @@ class MemoryJobStore(MemoryJobIndex, MemoryRawMixin, MemoryWorkflowMixin, JobSto
 
     def _queue(self, name: str) -> deque[str]:
         return self._queues.setdefault(name, deque())
+
+    def _list_of(self, queue: str, record: Mapping[str, str]) -> deque[str]:
+        """The list a job of ``queue`` waits on: its own, or its priority step's (``PRIORITY_FIELD``)."""
+        step = priority_step(record.get(PRIORITY_FIELD))
+        if not step:
+            return self._queue(queue)
+        return self._steps.setdefault(queue, {}).setdefault(step, deque())
 
     def _holds_slot(self, job_id: str, worker_id: str, now: float, lost_after: float) -> bool:
         """Whether a max_concurrency slot is still taken by ``job_id`` (see concurrency.lua)."""

@@ -27,6 +27,7 @@ class MemoryWorkflowMixin(WorkflowStore):
     _small: "Expiring[Any]"
     _scheduled: dict[str, float]
     _queues: dict[str, deque[str]]
+    _list_of: Any
 
     def release_held(self, job_id: str, now: float, fields: Mapping[str, str]) -> bool:
         with self._lock:
@@ -35,7 +36,7 @@ class MemoryWorkflowMixin(WorkflowStore):
                 return False
             record.update(fields)
             record.update(datequeued=repr(now), dateupdated=repr(now))
-            self._queues.setdefault(record["queue"], deque()).append(job_id)
+            self._list_of(record["queue"], record).append(job_id)
             self._channels.publish("notify", "1")
             return True
 

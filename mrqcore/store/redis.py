@@ -210,16 +210,29 @@ class RedisJobStore(
     # --- queues -------------------------------------------------------------------
 
     def queue_size(self, queue: str) -> int:
-        return int(self.client.llen(self.keys.queue(queue)))
+        pipe = self.client.pipeline(transaction=False)
+        pipe.llen(self.keys.queue(queue))
+        pipe.smembers(self.keys.queue_steps(queue))
+        size, steps = pipe.execute()
+        if not steps:  # the common case: one round trip
+            return int(size)
+        pipe = self.client.pipeline(transaction=False)
+        pipe.llen(self.keys.queue(queue))
+        for step in steps:
+            pipe.llen(self.keys.queue_step(queue, int(step)))
+        return sum(int(n) for n in pipe.execute())
 
     def known_queues(self) -> list[str]:
         return sorted(self.client.smembers(self.keys.queues))
 
     def purge_queue(self, queue: str) -> int:
+        lists = [self.keys.queue(queue)] + [self.keys.queue_step(queue, int(step))
+                                            for step in self.client.smembers(self.keys.queue_steps(queue))]
         pipe = self.client.pipeline(transaction=True)
-        pipe.llen(self.keys.queue(queue))
-        pipe.delete(self.keys.queue(queue))
-        return int(pipe.execute()[0])
+        for key in lists:
+            pipe.llen(key)
+        pipe.delete(*lists)
+        return sum(int(n) for n in pipe.execute()[:len(lists)])
 
     def pause_queue(self, name: str) -> None:
         self.client.sadd(self.keys.paused, name)

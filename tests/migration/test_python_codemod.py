@@ -69,12 +69,12 @@ def test_django_settings_with_namespace(tmp_path: Path) -> None:
         "proj/celery.py": "from celery import Celery\napp = Celery('proj')\n"
                           "app.config_from_object('django.conf:settings', namespace='CELERY')\n",
         "proj/settings.py": "INSTALLED_APPS = []\nCELERY_BROKER_URL = 'redis://r'\nCELERY_ALWAYS_EAGER = True\n"
-                            "CELERYBEAT_SCHEDULE = {}\nCELERY_TASK_DEFAULT_PRIORITY = 3\nCELERY_TASK_ROUTES = {}\n"})
+                            "CELERYBEAT_SCHEDULE = {}\nCELERY_WORKER_AUTOSCALER = 'x'\nCELERY_TASK_ROUTES = {}\n"})
     assert out["proj/settings.py"] == ("INSTALLED_APPS = []\nCELERY_BROKER_URL = 'redis://r'\n"
                                        "CELERY_TASK_ALWAYS_EAGER = True\nCELERY_BEAT_SCHEDULE = {}\n"
-                                       "CELERY_TASK_DEFAULT_PRIORITY = 3\nCELERY_TASK_ROUTES = {}\n")
-    [left] = report.of_kind("left")
-    assert left.file == "proj/settings.py" and left.line == 5 and "FIFO" in left.reason
+                                       "CELERY_WORKER_AUTOSCALER = 'x'\nCELERY_TASK_ROUTES = {}\n")
+    [left] = report.of_kind("left")  # a setting compat refuses is left and named
+    assert left.file == "proj/settings.py" and left.line == 5 and "greenlets are fixed" in left.reason
 
 
 def test_django_settings_without_namespace_keep_old_names(tmp_path: Path) -> None:

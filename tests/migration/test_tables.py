@@ -51,6 +51,8 @@ def test_task_option_verdicts_are_compats() -> None:
 
 def test_unsupported_task_methods_are_probed_from_compat() -> None:
     methods = targets.unsupported_task_methods()
-    assert "replace" in methods and "add_to_chord" in methods
+    # compat does Task.replace and add_to_chord (the probe calls them); add_trail does not exist
+    assert "replace" not in methods and "add_to_chord" not in methods
+    assert methods["add_trail"] == "Task.add_trail() does not exist in mrqc"
     assert {"revoke", "inspect", "broadcast"} <= targets.control_methods()  # docs/remote-control.md
     assert "pool_restart" not in targets.control_methods()

@@ -1,0 +1,233 @@
+"""Run Celery's integration suite on real Celery and on mrqc, in the same run, and compare.
+
+Each side is one ``pytest`` subprocess over its own copy of the suite (see
+``sdist.py``), with its own ``redis-server`` on a free loopback port as both
+broker and result backend (``TEST_BROKER``/``TEST_BACKEND``, and
+``REDIS_HOST``/``REDIS_PORT`` for the suite's own Redis client), so neither
+side touches the shared Redis on 6379 or RabbitMQ:
+
+* ``celery``: the files as shipped; the suite's ``conftest.py`` starts its
+  session worker through ``celery.contrib.pytest`` (a real Celery worker,
+  prefork pool, in the test process, as in Celery's own CI);
+* ``mrqc``: the files with their celery imports pointed at mrqc; the same
+  ``conftest.py`` starts its session worker through ``mrqc.contrib.pytest``,
+  which for the suite's ``prefork`` pool runs a real ``mrqc worker -A``
+  process (see docs/celery-testing.md).
+
+The two sides run at the same time by default (``--serial`` to run one after
+the other). Outcomes come from each side's JUnit XML.
+"""
+from __future__ import annotations
+
+import dataclasses
+import fnmatch
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from tests.redis_server import RedisServer
+
+from . import sdist
+
+HERE = Path(__file__).resolve().parent
+KNOWN_DIFFERENCES = HERE / "known_differences.txt"
+SIDES = ("celery", "mrqc")
+
+
+@dataclasses.dataclass
+class Outcome:
+    """One test's result on one side: ``passed``, ``failed``, ``error``, ``skipped`` or ``missing``."""
+
+    outcome: str
+    message: str = ""
+
+
+@dataclasses.dataclass
+class SideRun:
+    side: str
+    outcomes: dict[str, Outcome]
+    seconds: float
+    returncode: int
+    log: Path
+
+
+def test_id(classname: str, name: str) -> str:
+    """``test_canvas.py::test_chain::test_simple_chain`` from JUnit's classname and name."""
+    parts = classname.split(".")
+    # classname: t.integration.test_canvas[.test_class]
+    index = next((i for i, p in enumerate(parts) if p in ("test_tasks", "test_canvas")), len(parts) - 1)
+    return "::".join([parts[index] + ".py", *parts[index + 1:], name])
+
+
+def parse_junit(path: Path) -> dict[str, Outcome]:
+    """Test id -> Outcome from a JUnit XML file (a missing file yields nothing)."""
+    if not path.exists():
+        return {}
+    outcomes: dict[str, Outcome] = {}
+    for case in ET.parse(path).getroot().iter("testcase"):
+        tid = test_id(case.get("classname", ""), case.get("name", ""))
+        outcome, message = "passed", ""
+        for child in case:
+            if child.tag in ("failure", "error", "skipped"):
+                outcome = {"failure": "failed", "error": "error", "skipped": "skipped"}[child.tag]
+                message = (child.get("message") or (child.text or "")).strip()
+                if outcome != "passed" and tid in outcomes and outcomes[tid].outcome == "passed" \
+                        and child.tag == "error":
+                    outcome = "error"  # a teardown error after a pass
+                break
+        previous = outcomes.get(tid)
+        if previous is not None and previous.outcome != "passed":
+            continue  # a teardown record never hides the call's failure
+        outcomes[tid] = Outcome(outcome, _one_line(message))
+    return outcomes
+
+
+def _one_line(message: str, width: int = 160) -> str:
+    line = " ".join(message.split())
+    return line if len(line) <= width else line[: width - 1] + "…"
+
+
+def side_env(side: str, server: RedisServer) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MRQC_", "CELERY_"))}
+    url = f"redis://127.0.0.1:{server.port}/0"
+    env.update({
+        "TEST_BROKER": url, "TEST_BACKEND": url,
+        "REDIS_HOST": "127.0.0.1", "REDIS_PORT": str(server.port),
+        "PYTHONPATH": os.pathsep.join([str(sdist.ROOT)] + [p for p in [env.get("PYTHONPATH")] if p]),
+        "PYTHONDONTWRITEBYTECODE": "1",
+    })
+    if side == "mrqc":
+        env["MRQC_REDIS"] = url
+    return env
+
+
+def start_side(side: str, sdist_dir: Path, workdir: Path, server: RedisServer, select: str | None,
+               tests: Sequence[str] = ()) -> tuple[subprocess.Popen, Path, Path]:
+    """Start one side's pytest; returns the process, its JUnit path and its log path."""
+    tree = sdist.build_tree(sdist_dir, workdir / side, side)
+    junit = workdir / f"{side}.xml"
+    log = workdir / f"{side}.log"
+    if junit.exists():
+        junit.unlink()
+    targets = [f"t/integration/{t}" if not t.startswith("t/") else t for t in tests] or list(sdist.TEST_FILES)
+    command = [sys.executable, "-m", "pytest", *targets, "-p", "tests.conformance.pytest_plugin",
+               # Celery's CI loads Celery's fixtures plugin through pytest-celery's entry point; here each
+               # side loads its own (mrqc declares no entry point, see docs/celery-testing.md)
+               "-p", "celery.contrib.pytest" if side == "celery" else "mrqc.contrib.pytest",
+               "-p", "no:cacheprovider", "-q", "-rN", "--junitxml", str(junit), "-o", "junit_family=xunit1",
+               "--rootdir", str(tree)]
+    if select:
+        command += ["-k", select]
+    proc = subprocess.Popen(command, cwd=tree, env=side_env(side, server), stdout=open(log, "wb"),
+                            stderr=subprocess.STDOUT)
+    return proc, junit, log
+
+
+def run(select: str | None = None, sides: Iterable[str] = SIDES, serial: bool = False,
+        tests: Sequence[str] = (), workdir: Path | None = None) -> dict[str, SideRun]:
+    """Run the chosen sides (each with its own redis-server) and return their outcomes."""
+    sdist_dir = sdist.fetch_sdist()
+    workdir = workdir or sdist.CACHE / "runs"
+    workdir.mkdir(parents=True, exist_ok=True)
+    results: dict[str, SideRun] = {}
+    servers: dict[str, RedisServer] = {}
+    running: dict[str, tuple[subprocess.Popen, Path, Path, float]] = {}
+    try:
+        for side in sides:
+            servers[side] = RedisServer(tempfile.mkdtemp(prefix=f"conformance-{side}-")).start()
+            proc, junit, log = start_side(side, sdist_dir, workdir, servers[side], select, tests)
+            running[side] = (proc, junit, log, time.monotonic())
+            if serial:
+                proc.wait()
+        for side, (proc, junit, log, started) in running.items():
+            returncode = proc.wait()
+            results[side] = SideRun(side, parse_junit(junit), time.monotonic() - started, returncode, log)
+    finally:
+        for proc, *_ in running.values():
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        for server in servers.values():
+            server.stop()
+    return results
+
+
+# --- the table ----------------------------------------------------------------------------
+
+
+def known_differences(path: Path = KNOWN_DIFFERENCES) -> list[tuple[str, str]]:
+    """``(pattern, reason)`` lines of known_differences.txt (``pattern | reason``; ``#`` comments)."""
+    entries = []
+    if path.exists():
+        for line in path.read_text().splitlines():
+            line = line.strip()
+            if line and not line.startswith("#") and "|" in line:
+                pattern, reason = line.split("|", 1)
+                entries.append((pattern.strip(), reason.strip()))
+    return entries
+
+
+def reason_for(tid: str, message: str, known: list[tuple[str, str]]) -> str:
+    for pattern, reason in known:
+        if fnmatch.fnmatchcase(tid, pattern):
+            return reason
+    return message
+
+
+def table_rows(results: dict[str, SideRun]) -> list[tuple[str, str, str, str]]:
+    celery = results.get("celery")
+    mrqc = results.get("mrqc")
+    ids = sorted(set(celery.outcomes if celery else ()) | set(mrqc.outcomes if mrqc else ()))
+    known = known_differences()
+    rows = []
+    for tid in ids:
+        c = celery.outcomes.get(tid, Outcome("missing")) if celery else Outcome("not run")
+        m = mrqc.outcomes.get(tid, Outcome("missing")) if mrqc else Outcome("not run")
+        reason = ""
+        if c.outcome != m.outcome or m.outcome not in ("passed",):
+            reason = reason_for(tid, m.message if m.outcome != "passed" else c.message, known)
+        rows.append((tid, c.outcome, m.outcome, reason))
+    return rows
+
+
+def summary(results: dict[str, SideRun]) -> dict[str, object]:
+    """Counts: tests, passes on each side, mrqc passes among Celery's passes, and the rate."""
+    rows = table_rows(results)
+    celery_pass = [r for r in rows if r[1] == "passed"]
+    mrqc_pass = [r for r in rows if r[2] == "passed"]
+    both = [r for r in celery_pass if r[2] == "passed"]
+    return {
+        "tests": len(rows),
+        "celery_passed": len(celery_pass),
+        "mrqc_passed": len(mrqc_pass),
+        "mrqc_passed_of_celery": len(both),
+        "rate": (len(both) / len(celery_pass)) if celery_pass else 0.0,
+        "seconds": {side: round(run.seconds, 1) for side, run in results.items()},
+    }
+
+
+def render_table(results: dict[str, SideRun], markdown: bool = True) -> str:
+    rows = table_rows(results)
+    s = summary(results)
+    lines = []
+    if markdown:
+        lines += ["| test | Celery | mrqc | reason |", "|---|---|---|---|"]
+        lines += [f"| `{tid}` | {c} | {m} | {reason.replace('|', '/')} |" for tid, c, m, reason in rows]
+    else:
+        width = max([len(r[0]) for r in rows] + [4])
+        lines.append(f"{'test':<{width}}  {'Celery':<8}  {'mrqc':<8}  reason")
+        lines += [f"{tid:<{width}}  {c:<8}  {m:<8}  {reason}" for tid, c, m, reason in rows]
+    lines.append("")
+    lines.append(summary_line(s))
+    return "\n".join(lines) + "\n"
+
+
+def summary_line(s: dict[str, object]) -> str:
+    return (f"Celery passes {s['celery_passed']}/{s['tests']}; mrqc passes {s['mrqc_passed']}/{s['tests']}, "
+            f"{s['mrqc_passed_of_celery']} of Celery's {s['celery_passed']} "
+            f"(rate {100 * float(s['rate']):.1f}%); run time (s): {s['seconds']}")
