@@ -196,13 +196,41 @@ class ClusterJobStore(ClusterSpanMixin, RedisJobStore):
     def dequeue(self, worker_id: str, queues: Sequence[str], count: int,
                 now: float) -> list[tuple[str, dict[str, str]]]:
         out: list[tuple[str, dict[str, str]]] = []
-        for queue in queues:
-            if len(out) >= count:
-                break
-            got = self.space(queue).dequeue(worker_id, [queue], count - len(out), now)
+
+        def take(queue: str, n: int) -> None:
+            got = self.space(queue).dequeue(worker_id, [queue], n, now)
             for job_id, _ in got:
                 self._held[job_id] = queue
-            out += got
+            out.extend(got)
+
+        if len(queues) == 1:
+            take(queues[0], count)  # one slot: the script's own order (own list, then steps by step)
+        else:
+            # As the single-node script: every queue's own list first, in order; then the priority steps by
+            # increasing step, queues in order within a step. Each queue is in its own slot, so this is read
+            # (LLEN, SMEMBERS) then taken per queue: exact when one worker serves them, a best effort between
+            # workers racing on the same queues (never a loss: what one misses, the next dequeue takes).
+            for queue in queues:
+                if len(out) >= count:
+                    break
+                space = self.space(queue)
+                waiting = int(space.client.llen(space.keys.queue(queue)))
+                if waiting:
+                    take(queue, min(count - len(out), waiting))
+            if len(out) < count:
+                steps: dict[str, set[int]] = {}
+                for queue in queues:
+                    space = self.space(queue)
+                    steps[queue] = {int(step) for step in space.client.smembers(space.keys.queue_steps(queue))}
+                for step in sorted(set().union(*steps.values())):
+                    for queue in queues:
+                        if len(out) >= count:
+                            break
+                        if step in steps[queue]:
+                            space = self.space(queue)
+                            waiting = int(space.client.llen(space.keys.queue_step(queue, step)))
+                            if waiting:
+                                take(queue, min(count - len(out), waiting))
         if len(self._held) > 100_000:  # jobs dequeued here but finished elsewhere: forget, the locator knows
             self._held.clear()
         return out
