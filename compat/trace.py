@@ -76,6 +76,8 @@ class Outcome:
     def __init__(self, state: str, retval: Any = None, exc: BaseException | None = None,
                  einfo: ExceptionInfo | None = None, retry: Retry | None = None) -> None:
         self.state, self.retval, self.exc, self.einfo, self.retry = state, retval, exc, einfo, retry
+        #: a success whose result is not kept (ignore_result)
+        self.ignored = False
 
 
 # --- the worker side ---------------------------------------------------------------
@@ -130,7 +132,7 @@ def worker_request(task: "Task", job: Any, meta: dict[str, Any], args: tuple[Any
     request = Context(
         id=job.id, args=args, kwargs=kwargs, retries=job.retry_count, is_eager=False, called_directly=False,
         delivery_info={"exchange": "", "routing_key": job.data.get("queue"), "priority": None,
-                       "redelivered": bool(job.data.get("requeue_history"))},
+                       "redelivered": bool(job.data.get("requeue_history") or meta.get("redelivered"))},
         hostname=worker.id if worker is not None else None, root_id=meta.get("root_id") or job.id,
         parent_id=meta.get("parent_id"), group=meta.get("group_id"), group_index=meta.get("group_index"),
         chord=meta.get("chord"), callbacks=meta.get("link"), errbacks=meta.get("link_error"),
@@ -139,6 +141,22 @@ def worker_request(task: "Task", job: Any, meta: dict[str, Any], args: tuple[Any
         reply_to=meta.get("reply_to"), correlation_id=job.id, task=task.name,
         ignore_result=bool(meta.get("ignore_result", False)), shadow=meta.get("shadow"),
     )
+    timelimit = request.timelimit
+    declared_hard, declared_soft = task.time_limit, task.soft_time_limit
+    request.time_limit = timelimit[0] if timelimit[0] is not None else declared_hard
+    request.soft_time_limit = timelimit[1] if timelimit[1] is not None else declared_soft
+    request.replaced_task_nesting = int(meta.get("replaced_task_nesting") or 0)
+    request._mrqc_ignore_explicit = "ignore_result" in meta
+    if meta.get("stamped_headers"):
+        request.stamped_headers = list(meta["stamped_headers"])
+        request.stamps = dict(meta.get("stamps") or {})
+        for key, value in request.stamps.items():
+            setattr(request, key, value)
+    request.properties = {"correlation_id": job.id, "reply_to": meta.get("reply_to"), "delivery_mode": 2,
+                          "priority": None, **(meta.get("properties") or {})}
+    for key in ("argsrepr", "kwargsrepr"):
+        if meta.get(key) is not None:
+            setattr(request, key, meta[key])
     for key, value in (meta.get("headers") or {}).items():  # Celery exposes custom headers as attributes
         if not hasattr(request, key):
             setattr(request, key, value)
@@ -222,7 +240,11 @@ def _task_call() -> Any:
 
 def _on_success(task: "Task", request: Context, retval: Any, args: tuple[Any, ...], kwargs: dict[str, Any],
                 backend: Any) -> Outcome:
-    stored = None if (task._effective_ignore_result() or request.ignore_result) else retval
+    if getattr(request, "_mrqc_ignore_explicit", False):  # the call's ignore_result wins over the task's
+        ignored = bool(request.ignore_result)
+    else:
+        ignored = bool(task._effective_ignore_result() or request.ignore_result)
+    stored = None if ignored else retval
     try:
         serialization.dumps_checked(stored, "result")
     except Exception as exc:  # Celery's EncodeError: the call fails
@@ -233,7 +255,9 @@ def _on_success(task: "Task", request: Context, retval: Any, args: tuple[Any, ..
     backend.store_children(request)
     task.on_success(retval, request.id, args, kwargs)
     signals.task_success.send(sender=task, result=retval)
-    return Outcome(states.SUCCESS, retval=stored)
+    outcome = Outcome(states.SUCCESS, retval=stored)
+    outcome.ignored = ignored
+    return outcome
 
 
 def _on_retry(task: "Task", request: Context, retry: Retry, args: tuple[Any, ...],
@@ -366,12 +390,17 @@ class WorkerBackend:
     def conclude(self, outcome: Outcome) -> Any:
         """Turn the outcome into what mrqcore expects: a return value or an interrupt."""
         if outcome.state == states.SUCCESS:
+            if outcome.ignored:  # app.backend reads it as Celery's backend would: no result stored
+                self.job.finish_fields["result_ignored"] = "1"
             return outcome.retval
         if outcome.retry is not None:
             self._retry(outcome.retry)  # raises
         if outcome.state in (states.IGNORED, states.REJECTED):
             exc = outcome.exc
             if isinstance(exc, Reject) and exc.requeue:
+                # the next delivery reads delivery_info["redelivered"] True, as after a broker redelivery
+                meta = {**self.meta, "redelivered": True}
+                self.job.finish_fields["meta"] = serialization.dumps_checked(meta, "meta").decode()
                 raise DelayInterrupt(0, reason=f"rejected with requeue: {exc.reason}")
             raise IgnoreInterrupt(f"{type(exc).__name__}: {exc}")
         exc = outcome.exc
@@ -387,6 +416,8 @@ class WorkerBackend:
         delay = float(countdown) if countdown is not None else 0.0
         if eta is not None:
             delay = max(0.0, to_timestamp(eta, "eta") - time.time())  # type: ignore[operator]
+        if retry.exc is not None:  # a RETRY state's result is the exception, as in Celery
+            self.store_exception(retry.exc)
         queue = None
         if sig is not None:
             queue = sig.options.get("queue") or sig.options.get("routing_key")

@@ -132,7 +132,8 @@ def run(select: str | None = None, sides: Iterable[str] = SIDES, serial: bool = 
         tests: Sequence[str] = (), workdir: Path | None = None) -> dict[str, SideRun]:
     """Run the chosen sides (each with its own redis-server) and return their outcomes."""
     sdist_dir = sdist.fetch_sdist()
-    workdir = workdir or sdist.CACHE / "runs"
+    # each run in a folder of its own, so runs can go on side by side
+    workdir = workdir or sdist.CACHE / "runs" / f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
     workdir.mkdir(parents=True, exist_ok=True)
     results: dict[str, SideRun] = {}
     servers: dict[str, RedisServer] = {}
