@@ -14,8 +14,10 @@ side touches the shared Redis on 6379 or RabbitMQ:
   which for the suite's ``prefork`` pool runs a real ``mrqc worker -A``
   process (see docs/celery-testing.md).
 
-The two sides run at the same time by default (``--serial`` to run one after
-the other). Outcomes come from each side's JUnit XML.
+The default scope runs in ``SHARDS`` per side (each shard a pytest process
+with its own redis-server and session worker), ``jobs`` shards at a time, the
+sides interleaved; ``--serial`` runs one at a time. Outcomes come from each
+shard's JUnit XML.
 """
 from __future__ import annotations
 
@@ -106,55 +108,118 @@ def side_env(side: str, server: RedisServer) -> dict[str, str]:
     return env
 
 
-def start_side(side: str, sdist_dir: Path, workdir: Path, server: RedisServer, select: str | None,
-               tests: Sequence[str] = ()) -> tuple[subprocess.Popen, Path, Path]:
-    """Start one side's pytest; returns the process, its JUnit path and its log path."""
-    tree = sdist.build_tree(sdist_dir, workdir / side, side)
-    junit = workdir / f"{side}.xml"
-    log = workdir / f"{side}.log"
-    if junit.exists():
-        junit.unlink()
-    targets = [f"t/integration/{t}" if not t.startswith("t/") else t for t in tests] or list(sdist.TEST_FILES)
-    command = [sys.executable, "-m", "pytest", *targets, "-p", "tests.conformance.pytest_plugin",
-               # Celery's CI loads Celery's fixtures plugin through pytest-celery's entry point; here each
-               # side loads its own (mrqc declares no entry point, see docs/celery-testing.md)
-               "-p", "celery.contrib.pytest" if side == "celery" else "mrqc.contrib.pytest",
-               "-p", "no:cacheprovider", "-q", "-rN", "--junitxml", str(junit), "-o", "junit_family=xunit1",
-               "--rootdir", str(tree)]
-    if select:
-        command += ["-k", select]
-    proc = subprocess.Popen(command, cwd=tree, env=side_env(side, server), stdout=open(log, "wb"),
-                            stderr=subprocess.STDOUT)
-    return proc, junit, log
+#: the default run in shards (each a pytest process with its own redis-server and worker), so the
+#: tests that wait out their timeouts on one side do not hold the others up
+SHARDS: tuple[tuple[str, ...], ...] = (
+    ("t/integration/test_tasks.py",),
+    ("t/integration/test_canvas.py::test_link_error", "t/integration/test_canvas.py::test_chain",
+     "t/integration/test_canvas.py::test_result_set"),
+    ("t/integration/test_canvas.py::test_group", "t/integration/test_canvas.py::test_xmap_xstarmap",
+     "t/integration/test_canvas.py::test_signature_serialization",
+     "t/integration/test_canvas.py::test_stamping_mechanism"),
+    ("t/integration/test_canvas.py::test_chord",),
+)
+
+
+@dataclasses.dataclass
+class Shard:
+    side: str
+    index: int
+    targets: list[str]
+    workdir: Path
+    server: RedisServer | None = None
+    proc: subprocess.Popen | None = None
+    started: float = 0.0
+
+    @property
+    def junit(self) -> Path:
+        return self.workdir / f"{self.side}-{self.index}.xml"
+
+    @property
+    def log(self) -> Path:
+        return self.workdir / f"{self.side}-{self.index}.log"
+
+    def start(self, sdist_dir: Path, select: str | None) -> None:
+        """Start this shard's redis-server and pytest (over its own copy of the suite)."""
+        tree = sdist.build_tree(sdist_dir, self.workdir / f"{self.side}-{self.index}", self.side)
+        self.server = RedisServer(tempfile.mkdtemp(prefix=f"conformance-{self.side}-")).start()
+        command = [sys.executable, "-m", "pytest", *self.targets, "-p", "tests.conformance.pytest_plugin",
+                   # Celery's CI loads Celery's fixtures plugin through pytest-celery's entry point; here each
+                   # side loads its own (mrqc declares no entry point, see docs/celery-testing.md)
+                   "-p", "celery.contrib.pytest" if self.side == "celery" else "mrqc.contrib.pytest",
+                   "-p", "no:cacheprovider", "-q", "-rN", "--junitxml", str(self.junit),
+                   "-o", "junit_family=xunit1", "--rootdir", str(tree)]
+        if select:
+            command += ["-k", select]
+        self.started = time.monotonic()
+        with open(self.log, "wb") as log:
+            self.proc = subprocess.Popen(command, cwd=tree, env=side_env(self.side, self.server), stdout=log,
+                                         stderr=subprocess.STDOUT)
+
+    def done(self) -> bool:
+        return self.proc is not None and self.proc.poll() is not None
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
+
+
+def plan(sides: Iterable[str], tests: Sequence[str], workdir: Path, shards: int) -> list[Shard]:
+    """The shards to run: the given tests in one shard per side, else ``SHARDS`` folded into ``shards``."""
+    targets = [[f"t/integration/{t}" if not t.startswith("t/") else t for t in tests]] if tests else \
+        [list(group) for group in SHARDS]
+    if len(targets) > shards:  # fold into ``shards`` groups, keeping the order
+        folded: list[list[str]] = [[] for _ in range(max(1, shards))]
+        for i, group in enumerate(targets):
+            folded[i % len(folded)].extend(group)
+        targets = [g for g in folded if g]
+    return [Shard(side, i, group, workdir) for side in sides for i, group in enumerate(targets)]
 
 
 def run(select: str | None = None, sides: Iterable[str] = SIDES, serial: bool = False,
-        tests: Sequence[str] = (), workdir: Path | None = None) -> dict[str, SideRun]:
-    """Run the chosen sides (each with its own redis-server) and return their outcomes."""
+        tests: Sequence[str] = (), workdir: Path | None = None, shards: int = len(SHARDS),
+        jobs: int = 4) -> dict[str, SideRun]:
+    """Run the chosen sides' shards, ``jobs`` at a time (1 with ``serial``), and return each side's outcomes."""
     sdist_dir = sdist.fetch_sdist()
     # each run in a folder of its own, so runs can go on side by side
     workdir = workdir or sdist.CACHE / "runs" / f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
     workdir.mkdir(parents=True, exist_ok=True)
-    results: dict[str, SideRun] = {}
-    servers: dict[str, RedisServer] = {}
-    running: dict[str, tuple[subprocess.Popen, Path, Path, float]] = {}
+    sides = list(sides)
+    pending = plan(sides, tests, workdir, shards)
+    # interleave the sides so both progress at once
+    pending.sort(key=lambda shard: (shard.index, sides.index(shard.side)))
+    running: list[Shard] = []
+    finished: list[Shard] = []
+    limit = 1 if serial else max(1, jobs)
+    started = time.monotonic()
     try:
-        for side in sides:
-            servers[side] = RedisServer(tempfile.mkdtemp(prefix=f"conformance-{side}-")).start()
-            proc, junit, log = start_side(side, sdist_dir, workdir, servers[side], select, tests)
-            running[side] = (proc, junit, log, time.monotonic())
-            if serial:
-                proc.wait()
-        for side, (proc, junit, log, started) in running.items():
-            returncode = proc.wait()
-            results[side] = SideRun(side, parse_junit(junit), time.monotonic() - started, returncode, log)
+        while pending or running:
+            while pending and len(running) < limit:
+                shard = pending.pop(0)
+                shard.start(sdist_dir, select)
+                running.append(shard)
+            time.sleep(0.5)
+            for shard in [r for r in running if r.done()]:
+                shard.stop()
+                running.remove(shard)
+                finished.append(shard)
     finally:
-        for proc, *_ in running.values():
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-        for server in servers.values():
-            server.stop()
+        for shard in running:
+            shard.stop()
+    elapsed = time.monotonic() - started
+    results: dict[str, SideRun] = {}
+    for side in sides:
+        outcomes: dict[str, Outcome] = {}
+        codes = []
+        for shard in (f for f in finished if f.side == side):
+            outcomes.update(parse_junit(shard.junit))
+            codes.append(shard.proc.returncode if shard.proc else -1)
+        logs = [f.log for f in finished if f.side == side]
+        results[side] = SideRun(side, outcomes, elapsed, max(codes, default=-1), logs[0] if logs else workdir)
     return results
 
 
@@ -232,3 +297,25 @@ def summary_line(s: dict[str, object]) -> str:
     return (f"Celery passes {s['celery_passed']}/{s['tests']}; mrqc passes {s['mrqc_passed']}/{s['tests']}, "
             f"{s['mrqc_passed_of_celery']} of Celery's {s['celery_passed']} "
             f"(rate {100 * float(s['rate']):.1f}%); run time (s): {s['seconds']}")
+
+
+def render_report(results: dict[str, SideRun]) -> str:
+    """The Markdown page ``--report`` writes (docs/celery-conformance.md): how it was made, the rates, the table."""
+    s = summary(results)
+    head = [
+        "# Celery's integration suite on Celery and on mrqc: the per-test table",
+        "",
+        f"Generated by `scripts/conformance.sh --report docs/celery-conformance.md` on "
+        f"{time.strftime('%Y-%m-%d')} from Celery {sdist.celery_version()}'s sdist "
+        "(`t/integration/test_tasks.py` and `test_canvas.py`, with `tasks.py` and `conftest.py`). How it runs, "
+        "the shims, and why each difference exists: [celery-compat.md](celery-compat.md#conformance-with-celerys-integration-suite).",
+        "",
+        f"**{summary_line(s)}**",
+        "",
+        "Outcomes: `passed`, `failed`, `error` (a fixture failed), `skipped` (the test skipped itself, "
+        "e.g. it needs a backend or broker neither side runs here). The reason column gives, for a test whose "
+        "mrqc outcome differs or is not a pass, the reason from `tests/conformance/known_differences.txt`, "
+        "else the first line of mrqc's failure.",
+        "",
+    ]
+    return "\n".join(head) + render_table(results)
