@@ -76,8 +76,8 @@ class Signature(dict):
 
     task = property(lambda self: self.get("task"))
     name = property(lambda self: self.get("task"))
-    args = property(lambda self: tuple(self.get("args") or ()))
-    kwargs = property(lambda self: dict(self.get("kwargs") or {}))
+    args = property(lambda self: tuple(self.get("args") or ()), lambda self, v: self.__setitem__("args", list(v)))
+    kwargs = property(lambda self: dict(self.get("kwargs") or {}), lambda self, v: self.__setitem__("kwargs", dict(v)))
     options = property(lambda self: self["options"])
     subtask_type = property(lambda self: self.get("subtask_type"))
     immutable = property(lambda self: bool(self.get("immutable")))

@@ -244,7 +244,7 @@ def _on_success(task: "Task", request: Context, retval: Any, args: tuple[Any, ..
         ignored = bool(request.ignore_result)
     else:
         ignored = bool(task._effective_ignore_result() or request.ignore_result)
-    stored = None if ignored else retval
+    stored = None if ignored else _storable(retval)
     try:
         serialization.dumps_checked(stored, "result")
     except Exception as exc:  # Celery's EncodeError: the call fails
@@ -258,6 +258,15 @@ def _on_success(task: "Task", request: Context, retval: Any, args: tuple[Any, ..
     outcome = Outcome(states.SUCCESS, retval=stored)
     outcome.ignored = ignored
     return outcome
+
+
+def _storable(retval: Any) -> Any:
+    """A returned AsyncResult/GroupResult is stored as its ``as_tuple()``, as Celery's backends do."""
+    from .result import AsyncResult
+    from .result_group import ResultSet
+    if isinstance(retval, (AsyncResult, ResultSet)) and hasattr(retval, "as_tuple"):
+        return retval.as_tuple()
+    return retval
 
 
 def _on_retry(task: "Task", request: Context, retry: Retry, args: tuple[Any, ...],
@@ -331,7 +340,7 @@ def _call_errbacks(task: "Task", request: Context, exc: BaseException, einfo: Ex
     for sig_dict in request.errbacks or ():
         sig = Signature.from_dict(sig_dict, app=app)
         errback_task = app.tasks.get(sig.task)
-        if errback_task is not None and _arity(errback_task) > 1:
+        if errback_task is not None and _arity(errback_task, sig) > 1:
             try:
                 sig(request, exc, einfo.tb)
             except Exception:
@@ -345,14 +354,20 @@ def _call_errbacks(task: "Task", request: Context, exc: BaseException, einfo: Ex
             logger.exception("errback %s could not be sent", sig.task)
 
 
-def _arity(task: "Task") -> int:
+def _arity(task: "Task", sig: Any = None) -> int:
+    """How many positional arguments ``task`` still takes, after those a (mutable) ``sig`` already holds,
+    as Celery counts them to tell a (request, exc, traceback) errback from an old-style (task_id) one."""
     try:
-        params = inspect.signature(task.run).parameters.values()
+        params = list(inspect.signature(task.run).parameters.values())
     except (TypeError, ValueError):
         return 1
     if any(p.kind == p.VAR_POSITIONAL for p in params):
         return 99
-    return sum(1 for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD))
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if sig is not None and not sig.immutable and (sig.args or sig.kwargs):
+        # stored args fill parameters from the left, stored kwargs by name
+        positional = [p for p in positional[len(sig.args):] if p.name not in sig.kwargs]
+    return len(positional)
 
 
 # --- where results go ----------------------------------------------------------------

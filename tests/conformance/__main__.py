@@ -25,9 +25,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("tests", nargs="*", help="test files or node ids under t/integration/ (default: "
                         "test_tasks.py and test_canvas.py)")
     parser.add_argument("--serial", action="store_true", help="run one shard at a time")
-    parser.add_argument("--jobs", type=int, default=4, help="shards run at once (default 4)")
-    parser.add_argument("--shards", type=int, default=len(runner.SHARDS),
-                        help=f"shards per side for the default scope (default {len(runner.SHARDS)})")
+    parser.add_argument("--jobs", type=int, default=runner.DEFAULT_SHARDS,
+                        help=f"shards run at once (default {runner.DEFAULT_SHARDS})")
+    parser.add_argument("--shards", type=int, default=runner.DEFAULT_SHARDS,
+                        help=f"shards per side (default {runner.DEFAULT_SHARDS})")
     parser.add_argument("--report", type=Path, help="also write the table as Markdown to this file")
     parser.add_argument("--min-rate", type=float, help="exit 1 if mrqc passes less than this fraction of "
                         "Celery's passes")

@@ -14,9 +14,9 @@ side touches the shared Redis on 6379 or RabbitMQ:
   which for the suite's ``prefork`` pool runs a real ``mrqc worker -A``
   process (see docs/celery-testing.md).
 
-The default scope runs in ``SHARDS`` per side (each shard a pytest process
-with its own redis-server and session worker), ``jobs`` shards at a time, the
-sides interleaved; ``--serial`` runs one at a time. Outcomes come from each
+The tests run in ``shards`` per side (runs of consecutive test ids, each a
+pytest process with its own redis-server and session worker), ``jobs`` shards
+at a time, the sides interleaved; ``--serial`` runs one at a time. Outcomes come from each
 shard's JUnit XML.
 """
 from __future__ import annotations
@@ -108,17 +108,9 @@ def side_env(side: str, server: RedisServer) -> dict[str, str]:
     return env
 
 
-#: the default run in shards (each a pytest process with its own redis-server and worker), so the
-#: tests that wait out their timeouts on one side do not hold the others up
-SHARDS: tuple[tuple[str, ...], ...] = (
-    ("t/integration/test_tasks.py",),
-    ("t/integration/test_canvas.py::test_link_error", "t/integration/test_canvas.py::test_chain",
-     "t/integration/test_canvas.py::test_result_set"),
-    ("t/integration/test_canvas.py::test_group", "t/integration/test_canvas.py::test_xmap_xstarmap",
-     "t/integration/test_canvas.py::test_signature_serialization",
-     "t/integration/test_canvas.py::test_stamping_mechanism"),
-    ("t/integration/test_canvas.py::test_chord",),
-)
+#: shards per side by default: the collected tests are cut into this many runs of consecutive ids, so the tests
+#: that wait out their timeouts on one side do not hold the others up
+DEFAULT_SHARDS = 6
 
 
 @dataclasses.dataclass
@@ -147,7 +139,7 @@ class Shard:
                    # Celery's CI loads Celery's fixtures plugin through pytest-celery's entry point; here each
                    # side loads its own (mrqc declares no entry point, see docs/celery-testing.md)
                    "-p", "celery.contrib.pytest" if self.side == "celery" else "mrqc.contrib.pytest",
-                   "-p", "no:cacheprovider", "-q", "-rN", "--junitxml", str(self.junit),
+                   "-p", "no:cacheprovider", "-v", "-rN", "--junitxml", str(self.junit),
                    "-o", "junit_family=xunit1", "--rootdir", str(tree)]
         if select:
             command += ["-k", select]
@@ -168,28 +160,45 @@ class Shard:
             self.server = None
 
 
-def plan(sides: Iterable[str], tests: Sequence[str], workdir: Path, shards: int) -> list[Shard]:
-    """The shards to run: the given tests in one shard per side, else ``SHARDS`` folded into ``shards``."""
-    targets = [[f"t/integration/{t}" if not t.startswith("t/") else t for t in tests]] if tests else \
-        [list(group) for group in SHARDS]
-    if len(targets) > shards:  # fold into ``shards`` groups, keeping the order
-        folded: list[list[str]] = [[] for _ in range(max(1, shards))]
-        for i, group in enumerate(targets):
-            folded[i % len(folded)].extend(group)
-        targets = [g for g in folded if g]
-    return [Shard(side, i, group, workdir) for side in sides for i, group in enumerate(targets)]
+def collect(sdist_dir: Path, workdir: Path, select: str | None = None) -> list[str]:
+    """The suite's test ids (``t/integration/...::...``), as pytest collects them (on Celery's files)."""
+    tree = sdist.build_tree(sdist_dir, workdir / "collect", "celery")
+    command = [sys.executable, "-m", "pytest", *sdist.TEST_FILES, "--collect-only", "-q", "-p", "no:cacheprovider",
+               "-p", "celery.contrib.pytest", "--rootdir", str(tree)]
+    if select:
+        command += ["-k", select]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(sdist.ROOT)] + [p for p in [os.environ.get("PYTHONPATH")]
+                                                                            if p]))
+    done = subprocess.run(command, cwd=tree, env=env, capture_output=True, text=True)
+    ids = [line.strip() for line in done.stdout.splitlines() if line.startswith("t/integration/") and "::" in line]
+    if not ids and done.returncode not in (0, 5):
+        raise RuntimeError(f"collecting Celery's suite failed:\n{done.stdout[-3000:]}{done.stderr[-2000:]}")
+    return ids
+
+
+def plan(sides: Iterable[str], tests: Sequence[str], workdir: Path, shards: int, sdist_dir: Path,
+         select: str | None = None) -> list[Shard]:
+    """The shards to run: the given tests (or the whole scope) cut into ``shards`` runs of consecutive ids."""
+    if tests:
+        ids = [f"t/integration/{t}" if not t.startswith("t/") else t for t in tests]
+    else:
+        ids = collect(sdist_dir, workdir, select)
+    count = max(1, min(shards, len(ids)))
+    size = -(-len(ids) // count) if ids else 0
+    groups = [ids[i:i + size] for i in range(0, len(ids), size)] if ids else []
+    return [Shard(side, i, group, workdir) for side in sides for i, group in enumerate(groups)]
 
 
 def run(select: str | None = None, sides: Iterable[str] = SIDES, serial: bool = False,
-        tests: Sequence[str] = (), workdir: Path | None = None, shards: int = len(SHARDS),
-        jobs: int = 4) -> dict[str, SideRun]:
+        tests: Sequence[str] = (), workdir: Path | None = None, shards: int = DEFAULT_SHARDS,
+        jobs: int = DEFAULT_SHARDS) -> dict[str, SideRun]:
     """Run the chosen sides' shards, ``jobs`` at a time (1 with ``serial``), and return each side's outcomes."""
     sdist_dir = sdist.fetch_sdist()
     # each run in a folder of its own, so runs can go on side by side
     workdir = workdir or sdist.CACHE / "runs" / f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
     workdir.mkdir(parents=True, exist_ok=True)
     sides = list(sides)
-    pending = plan(sides, tests, workdir, shards)
+    pending = plan(sides, tests, workdir, shards, sdist_dir, select)
     # interleave the sides so both progress at once
     pending.sort(key=lambda shard: (shard.index, sides.index(shard.side)))
     running: list[Shard] = []
