@@ -244,14 +244,15 @@ def _on_success(task: "Task", request: Context, retval: Any, args: tuple[Any, ..
         ignored = bool(request.ignore_result)
     else:
         ignored = bool(task._effective_ignore_result() or request.ignore_result)
-    stored = None if ignored else _storable(retval)
+    sent = _storable(retval)  # what Celery's serializer would carry to the result and the next steps
+    stored = None if ignored else sent
     try:
         serialization.dumps_checked(stored, "result")
     except Exception as exc:  # Celery's EncodeError: the call fails
         return _on_failure(task, request, exc, args, kwargs, backend)
     for callback in request.callbacks or ():
-        _apply_callback(task, request, callback, (retval,))
-    backend.continue_workflow(request, retval)
+        _apply_callback(task, request, callback, (sent,))
+    backend.continue_workflow(request, sent)
     backend.store_children(request)
     task.on_success(retval, request.id, args, kwargs)
     signals.task_success.send(sender=task, result=retval)
@@ -261,12 +262,24 @@ def _on_success(task: "Task", request: Context, retval: Any, args: tuple[Any, ..
 
 
 def _storable(retval: Any) -> Any:
-    """A returned AsyncResult/GroupResult is stored as its ``as_tuple()``, as Celery's backends do."""
+    """A returned AsyncResult/GroupResult is stored as its ``as_tuple()``, as Celery's backends do; a
+    returned signature (a dict subclass) as the plain dict Celery's JSON encoder writes."""
+    from .canvas_signature import Signature
     from .result import AsyncResult
     from .result_group import ResultSet
     if isinstance(retval, (AsyncResult, ResultSet)) and hasattr(retval, "as_tuple"):
         return retval.as_tuple()
+    if isinstance(retval, Signature):
+        return _plain(retval)
     return retval
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
 
 
 def _on_retry(task: "Task", request: Context, retry: Retry, args: tuple[Any, ...],
