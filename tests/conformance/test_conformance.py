@@ -58,7 +58,7 @@ def test_subset_passes_on_mrqc(tmp_path: Path) -> None:
         from tests.conftest import require_service
         require_service("Celery's sdist (pip download)", str(exc))
     ids = subset_ids()
-    results = runner.run(sides=["mrqc"], tests=ids, workdir=tmp_path)
+    results = runner.run(sides=["mrqc"], tests=ids, workdir=tmp_path, shards=2, jobs=2)
     outcomes = results["mrqc"].outcomes
     regressed = {tid: outcomes.get(tid, runner.Outcome("missing")) for tid in ids
                  if outcomes.get(tid, runner.Outcome("missing")).outcome != "passed"}
