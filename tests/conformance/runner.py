@@ -24,6 +24,7 @@ from __future__ import annotations
 import dataclasses
 import fnmatch
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -232,24 +233,43 @@ def run(select: str | None = None, sides: Iterable[str] = SIDES, serial: bool = 
     return results
 
 
+def load_run(workdir: Path, seconds: dict[str, float] | None = None) -> dict[str, SideRun]:
+    """The outcomes of a finished run from its folder's JUnit files (``celery-N.xml``, ``mrqc-N.xml``)."""
+    results: dict[str, SideRun] = {}
+    for side in SIDES:
+        files = sorted(workdir.glob(f"{side}-*.xml"))
+        if files:
+            outcomes: dict[str, Outcome] = {}
+            for path in files:
+                outcomes.update(parse_junit(path))
+            results[side] = SideRun(side, outcomes, (seconds or {}).get(side, 0.0), 0, files[0])
+    return results
+
+
 # --- the table ----------------------------------------------------------------------------
 
 
 def known_differences(path: Path = KNOWN_DIFFERENCES) -> list[tuple[str, str]]:
-    """``(pattern, reason)`` lines of known_differences.txt (``pattern | reason``; ``#`` comments)."""
+    """``(pattern, reason)`` lines of known_differences.txt (``pattern | reason``, split at the first `` | ``; ``#`` comments; a pattern
+    starting with ``~`` is a regular expression searched in the failure message)."""
     entries = []
     if path.exists():
         for line in path.read_text().splitlines():
             line = line.strip()
-            if line and not line.startswith("#") and "|" in line:
-                pattern, reason = line.split("|", 1)
+            if line and not line.startswith("#") and " | " in line:
+                pattern, reason = line.split(" | ", 1)
                 entries.append((pattern.strip(), reason.strip()))
     return entries
 
 
 def reason_for(tid: str, message: str, known: list[tuple[str, str]]) -> str:
+    """The first known reason whose pattern matches: ``~regex`` searches the failure message, anything else
+    is an fnmatch pattern over the test id; else the failure message itself."""
     for pattern, reason in known:
-        if fnmatch.fnmatchcase(tid, pattern):
+        if pattern.startswith("~"):
+            if message and re.search(pattern[1:], message):
+                return f"{reason} ({_one_line(message, 90)})"
+        elif fnmatch.fnmatchcase(tid, pattern):
             return reason
     return message
 
