@@ -86,7 +86,7 @@ def parse_junit(path: Path) -> dict[str, Outcome]:
         previous = outcomes.get(tid)
         if previous is not None and previous.outcome != "passed":
             continue  # a teardown record never hides the call's failure
-        outcomes[tid] = Outcome(outcome, _one_line(message))
+        outcomes[tid] = Outcome(outcome, _one_line(message, 2000))  # whole for the reasons' patterns
     return outcomes
 
 
@@ -312,11 +312,12 @@ def render_table(results: dict[str, SideRun], markdown: bool = True) -> str:
     lines = []
     if markdown:
         lines += ["| test | Celery | mrqc | reason |", "|---|---|---|---|"]
-        lines += [f"| `{tid}` | {c} | {m} | {reason.replace('|', '/')} |" for tid, c, m, reason in rows]
+        lines += [f"| `{tid}` | {c} | {m} | {_one_line(reason, 220).replace('|', '/')} |"
+                  for tid, c, m, reason in rows]
     else:
         width = max([len(r[0]) for r in rows] + [4])
         lines.append(f"{'test':<{width}}  {'Celery':<8}  {'mrqc':<8}  reason")
-        lines += [f"{tid:<{width}}  {c:<8}  {m:<8}  {reason}" for tid, c, m, reason in rows]
+        lines += [f"{tid:<{width}}  {c:<8}  {m:<8}  {_one_line(reason, 160)}" for tid, c, m, reason in rows]
     lines.append("")
     lines.append(summary_line(s))
     return "\n".join(lines) + "\n"
@@ -333,8 +334,8 @@ def reason_counts(results: dict[str, SideRun]) -> list[tuple[str, int]]:
     counts: dict[str, int] = {}
     for _tid, c, m, reason in table_rows(results):
         if c == "passed" and m != "passed":
-            key = reason.split(" (", 1)[0] if reason.startswith(("gap:", "deliberate:")) else \
-                f"unexplained: {reason}"
+            key = reason.split(" (", 1)[0] if reason.startswith(("gap:", "deliberate:", "fixed")) else \
+                f"unexplained: {_one_line(reason, 160)}"
             counts[key] = counts.get(key, 0) + 1
     return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
 
