@@ -268,7 +268,7 @@ def reason_for(tid: str, message: str, known: list[tuple[str, str]]) -> str:
     for pattern, reason in known:
         if pattern.startswith("~"):
             if message and re.search(pattern[1:], message):
-                return f"{reason} ({_one_line(message, 90)})"
+                return f"{reason} [{_one_line(message, 90)}]"
         elif fnmatch.fnmatchcase(tid, pattern):
             return reason
     return message
@@ -334,7 +334,7 @@ def reason_counts(results: dict[str, SideRun]) -> list[tuple[str, int]]:
     counts: dict[str, int] = {}
     for _tid, c, m, reason in table_rows(results):
         if c == "passed" and m != "passed":
-            key = reason.split(" (", 1)[0] if reason.startswith(("gap:", "deliberate:", "fixed")) else \
+            key = reason.split(" [", 1)[0] if reason.startswith(("gap:", "deliberate:", "fixed")) else \
                 f"unexplained: {_one_line(reason, 160)}"
             counts[key] = counts.get(key, 0) + 1
     return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
