@@ -26,6 +26,18 @@ __all__ = ["Celery", "shared_task", "Task", "Signature", "signature", "subtask",
            "GroupResult", "EagerResult", "ResultSet", "current_app", "current_task", "uuid"]
 
 
+#: submodules reachable as attributes after ``import mrqc`` (``mrqc.canvas.signature``...), as Celery's are
+_LAZY_SUBMODULES = frozenset({"app", "backends", "canvas", "contrib", "result", "schedules", "task", "utils",
+                              "worker", "beat", "bridge", "stamping"})
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY_SUBMODULES:
+        import importlib
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'mrqc' has no attribute {name!r}")
+
+
 def uuid() -> str:
     """A new task id (Celery exports ``celery.uuid``)."""
     import uuid as _uuid

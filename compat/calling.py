@@ -22,6 +22,9 @@ A Celery call becomes one mrqcore job:
 | ``chain_next`` | what to start when this job succeeds (see ``mrqc.canvas``) |
 | ``ignore_result``, ``reply_to``, ``retries_offset`` | as in Celery |
 | ``priority`` | the call's Celery priority (its step, in the record's ``priority`` field, is where it waits: ``mrqc.priority``) |
+| ``argsrepr``, ``kwargsrepr`` | as in Celery (the task reads them on ``self.request``) |
+| ``stamped_headers``, ``stamps``, ``replaced_task_nesting`` | stamping and ``replace()`` nesting, as in Celery |
+| ``properties`` | message properties given to the call (``app_id``...), read in ``self.request.properties`` |
 
 Unknown call options are a ``TypeError`` naming them; options mrqc cannot
 honour (other serializers, compression, exchanges) raise ``UnsupportedOption``.
@@ -52,8 +55,12 @@ CALL_OPTIONS = frozenset({
     "serializer", "compression", "shadow", "add_to_parent", "group_id", "group_index", "root_id",
     "parent_id", "reply_to", "result_cls", "by_name", "task", "chord", "chain_next", "park", "declare",
     "delivery_mode", "mandatory", "immediate", "content_type", "content_encoding", "retries",
-    "exchange_type", "stamped_headers", "stamps", "replaced_task_nesting", "meta",
+    "exchange_type", "stamped_headers", "stamps", "replaced_task_nesting", "meta", "argsrepr", "kwargsrepr",
+    *("app_id", "user_id", "message_id", "type", "timestamp", "expiration"),  # message properties (MESSAGE_PROPERTIES)
 })
+
+#: AMQP message properties a call may set; the task reads them in ``self.request.properties``
+MESSAGE_PROPERTIES = ("app_id", "user_id", "message_id", "type", "timestamp", "expiration")
 
 _UNSUPPORTED_VALUES: dict[str, tuple[tuple[Any, ...], str]] = {
     "serializer": ((None, "json"), "only JSON is supported"),
@@ -93,14 +100,19 @@ def prepare(app: "Celery", name: str, args: Any = None, kwargs: Any = None, *, t
     ``send`` uses it, and so does the Celery wire's consumer (``mrqc.adapters``)
     for each message it turns into a job, so both write the same records."""
     options = {k: v for k, v in options.items() if v is not None}
+    _collect_stamps(options)
     check_call_options(options, name)
     app._ensure_configured()
     if task is None:
         task = app.tasks.get(name)
     args = list(args or ())
-    kwargs = dict(kwargs or {})
-    if not isinstance(kwargs, dict):
+    if not isinstance(kwargs or {}, dict):
         raise TypeError(f"{name}: kwargs must be a dict, got {kwargs!r}")
+    kwargs = dict(kwargs or {})
+    if task is not None and getattr(task, "pydantic", False):
+        from .task_pydantic import dump_models
+        args, kwargs = dump_models(args, kwargs)
+    _check_time_limits(name, task, options)
     task_id = task_id or str(uuid.uuid4())
     native = by_name and task is None and _is_native_task(app.runtime, name)
     if native:
@@ -129,6 +141,31 @@ def prepare(app: "Celery", name: str, args: Any = None, kwargs: Any = None, *, t
         step = step_for(priority, priority_steps(app))
     return PreparedCall(name, task_id, params, queue, delay if delay and delay > 0 else None, meta, args, kwargs,
                         options, step)
+
+
+def _collect_stamps(options: dict[str, Any]) -> None:
+    """Move the stamps a ``sig.stamp(visitor)`` left as options (one per ``stamped_headers`` name) into
+    ``options["stamps"]``, as Celery sends them in the ``stamps`` header."""
+    stamped = options.get("stamped_headers")
+    if not stamped:
+        return
+    stamps = dict(options.get("stamps") or {})
+    for key in stamped:
+        if key in options and key not in CALL_OPTIONS:
+            stamps[key] = options.pop(key)
+        elif key not in stamps and key in options:
+            stamps[key] = options[key]
+    options["stamped_headers"] = list(stamped)
+    options["stamps"] = stamps
+
+
+def _check_time_limits(name: str, task: "Task | None", options: dict[str, Any]) -> None:
+    """ValueError, as Celery raises at the call, when the soft limit is past the hard one."""
+    hard = options.get("time_limit", getattr(task, "time_limit", None))
+    soft = options.get("soft_time_limit", getattr(task, "soft_time_limit", None))
+    if hard is not None and soft is not None and float(soft) > float(hard):
+        raise ValueError(f"{name}: soft_time_limit must be less than or equal to time_limit "
+                         f"(soft_time_limit={soft}, time_limit={hard})")
 
 
 def record(app: "Celery", call: PreparedCall) -> None:
@@ -171,7 +208,13 @@ def send(app: "Celery", name: str, args: Any = None, kwargs: Any = None, *, task
     signals.after_task_publish.send(sender=name, body=body, exchange="", routing_key=queue, headers=headers)
     from .result import AsyncResult
     cls = result_cls or AsyncResult
-    return cls(call.task_id, app=app, task_name=name)
+    result = cls(call.task_id, app=app, task_name=name)
+    ignore = call.options.get("ignore_result")
+    if ignore is None and task is not None:
+        ignore = task._effective_ignore_result()
+    if ignore:
+        result.ignored = True
+    return result
 
 
 def _meta(app: "Celery", name: str, task_id: str, task: "Task | None", options: dict[str, Any],
@@ -208,8 +251,11 @@ def _meta(app: "Celery", name: str, task_id: str, task: "Task | None", options: 
     for key in ("link", "link_error"):
         if options.get(key):
             meta[key] = as_signature_dicts(options[key], app)
+    properties = {key: options[key] for key in MESSAGE_PROPERTIES if options.get(key) is not None}
+    if properties:
+        meta["properties"] = properties
     for key in ("group_id", "group_index", "ignore_result", "reply_to", "chord", "chain_next", "shadow",
-                "retries"):
+                "retries", "argsrepr", "kwargsrepr", "stamped_headers", "stamps", "replaced_task_nesting"):
         if options.get(key) is not None:
             meta[key] = options[key]
     if options.get("meta"):
@@ -234,9 +280,14 @@ def _protocol_headers(name: str, task_id: str, meta: dict[str, Any], args: list[
         "eta": eta.isoformat() if eta else None, "expires": expires.isoformat() if expires else None,
         "group": meta.get("group_id"), "group_index": meta.get("group_index"), "retries": 0,
         "timelimit": meta.get("timelimit", [None, None]), "root_id": meta.get("root_id"),
-        "parent_id": meta.get("parent_id"), "argsrepr": repr(tuple(args)), "kwargsrepr": repr(kwargs),
+        "parent_id": meta.get("parent_id"), "argsrepr": meta.get("argsrepr") or repr(tuple(args)),
+        "kwargsrepr": meta.get("kwargsrepr") or repr(kwargs),
         "origin": f"{os.getpid()}@{socket.gethostname()}", "ignore_result": bool(meta.get("ignore_result")),
+        "replaced_task_nesting": int(meta.get("replaced_task_nesting") or 0),
     }
+    if meta.get("stamped_headers"):
+        headers["stamped_headers"] = list(meta["stamped_headers"])
+        headers["stamps"] = dict(meta.get("stamps") or {})
     headers.update(meta.get("headers") or {})
     return headers
 

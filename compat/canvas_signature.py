@@ -161,6 +161,11 @@ class Signature(dict):
         self.link_error(errback)
         return self
 
+    def stamp(self, visitor: Any = None, append_stamps: bool = False, **headers: Any) -> "Signature":
+        """Stamp this canvas with ``visitor``'s stamps (Celery's stamping; see ``mrqc.stamping``)."""
+        from .stamping import stamp
+        return stamp(self, visitor, append_stamps, **headers)
+
     def __or__(self, other: Any) -> "Signature":
         from .canvas import chain, chord, group  # they subclass Signature
         if isinstance(other, group) and not isinstance(self, group):

@@ -118,6 +118,22 @@ class AsyncResult:
 
     task_id = property(lambda self: self.id)
 
+    #: True when the call asked for no result (``ignore_result``), as Celery's ``AsyncResult.ignored``
+    _ignored: bool = False
+
+    @property
+    def ignored(self) -> bool:
+        return self._ignored
+
+    @ignored.setter
+    def ignored(self, value: bool) -> None:
+        self._ignored = bool(value)
+
+    @property
+    def backend(self) -> Any:
+        """Celery's ``result.backend``: the app's (``app.backend``, its job records)."""
+        return self.app.backend
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__}: {self.id}>"
 

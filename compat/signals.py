@@ -56,7 +56,7 @@ class Signal:
             return decorator
         if not callable(receiver):
             raise TypeError(f"signal {self.name}: receiver must be callable, got {receiver!r}")
-        key = dispatch_uid if dispatch_uid is not None else id(receiver)
+        key = dispatch_uid if dispatch_uid is not None else _receiver_key(receiver)
         ref: Any = receiver
         if weak:
             try:
@@ -70,7 +70,7 @@ class Signal:
 
     def disconnect(self, receiver: Callable[..., Any] | None = None, sender: Any = None,
                    dispatch_uid: Any = None) -> bool:
-        key = dispatch_uid if dispatch_uid is not None else id(receiver)
+        key = dispatch_uid if dispatch_uid is not None else _receiver_key(receiver)
         with self._lock:
             before = len(self._receivers)
             self._receivers = [r for r in self._receivers if not (r[0] == key and r[1] == _sender_key(sender))]
@@ -111,6 +111,14 @@ class Signal:
         return responses
 
     send_robust = send
+
+
+def _receiver_key(receiver: Any) -> Any:
+    """A bound method is a new object at each attribute access: key it by its instance and function (as
+    Celery does), so ``disconnect(obj.method)`` finds what ``connect(obj.method)`` added."""
+    if hasattr(receiver, "__self__") and hasattr(receiver, "__func__"):
+        return (id(receiver.__self__), id(receiver.__func__))
+    return id(receiver)
 
 
 def _sender_key(sender: Any) -> Any:

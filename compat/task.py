@@ -108,6 +108,14 @@ class Context:
     utc: bool = True
     properties: dict[str, Any] | None = None
     stamps: dict[str, Any] | None = None
+    stamped_headers: list[str] | None = None
+    #: the call's limits, else the task's (Celery 5.6+: ``request.time_limit``/``soft_time_limit``)
+    time_limit: float | None = None
+    soft_time_limit: float | None = None
+    #: how many ``replace()`` calls led to this task (0 for a task that replaces nothing)
+    replaced_task_nesting: int = 0
+    argsrepr: str | None = None
+    kwargsrepr: str | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self.children: list[Any] = []
@@ -305,8 +313,7 @@ class Task:
             raise Retry("Task can be retried", None)
         if not eta and countdown is None:
             countdown = self._default_retry_delay()
-        new_args = tuple(request.args or ()) if args is None else tuple(args)
-        new_kwargs = dict(request.kwargs or {}) if kwargs is None else dict(kwargs)
+        new_args, new_kwargs = self._retry_arguments(request, args, kwargs)
         if max_retries is not None and retries > max_retries:
             if exc is not None:
                 raise exc
@@ -327,6 +334,39 @@ class Task:
             request._mrqc_retry = ret  # the worker retries once the function returns
             return ret
         raise ret
+
+    def _retry_arguments(self, request: Context, args: Iterable[Any] | None,
+                         kwargs: dict[str, Any] | None) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        """The next run's arguments: the given ones, else the current ones, as Celery merges them.
+
+        Given only ``args``, the current kwargs are kept except those the new positional ones
+        fill; given only ``kwargs``, a current positional argument named in them is replaced.
+        """
+        old_args, old_kwargs = tuple(request.args or ()), dict(request.kwargs or {})
+        new_args = old_args if args is None else tuple(args)
+        new_kwargs = old_kwargs if kwargs is None else dict(kwargs)
+        if (args is None) == (kwargs is None) or not (old_kwargs if kwargs is None else old_args):
+            return new_args, new_kwargs
+        try:
+            signature = inspect.signature(self.run)
+        except (TypeError, ValueError):
+            return new_args, new_kwargs
+        if args is not None:  # positional now: drop the kwargs they fill
+            positional = [p for p in signature.parameters.values()
+                          if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+            for param in positional[:len(new_args)]:
+                if param.kind == param.POSITIONAL_OR_KEYWORD:
+                    new_kwargs.pop(param.name, None)
+            return new_args, new_kwargs
+        try:  # keywords now: one naming a current positional argument replaces it in place
+            bound = signature.bind_partial(*old_args)
+        except TypeError:
+            return new_args, new_kwargs
+        for name in list(new_kwargs):
+            if name in bound.arguments and signature.parameters[name].kind == \
+                    inspect.Parameter.POSITIONAL_OR_KEYWORD:
+                bound.arguments[name] = new_kwargs.pop(name)
+        return tuple(bound.args), {**bound.kwargs, **new_kwargs}
 
     def _check_arguments(self, args: Iterable[Any], kwargs: dict[str, Any]) -> None:
         """Celery's ``typing``: a call whose arguments do not fit the function fails at the caller."""

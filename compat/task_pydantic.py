@@ -6,7 +6,8 @@ message carried (a dict) with ``Model.model_validate(value, strict=pydantic_stri
 context=pydantic_context)``; a ``BaseModel`` result is returned as
 ``result.model_dump(**pydantic_dump_kwargs)`` so it stores as JSON. String
 annotations (``from __future__ import annotations``) are resolved first.
-pydantic itself is imported only when such a task is declared; a missing
+A model instance given as a call argument is sent as its JSON dict
+(``dump_models``). pydantic itself is imported only when such a task is declared; a missing
 pydantic is an ``ImproperlyConfigured`` naming the task.
 """
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any, Callable
 
 from .exceptions import ImproperlyConfigured
 
-__all__ = ["pydantic_wrapper"]
+__all__ = ["pydantic_wrapper", "dump_models"]
 
 
 def pydantic_wrapper(fun: Callable[..., Any], task_name: str, strict: bool = False, context: Any = None,
@@ -50,3 +51,13 @@ def pydantic_wrapper(fun: Callable[..., Any], task_name: str, strict: bool = Fal
         return result
 
     return wrapper
+
+
+def dump_models(args: list[Any], kwargs: dict[str, Any]) -> tuple[list[Any], dict[str, Any]]:
+    """A pydantic task's call arguments with each model instance as its JSON dict (what the message carries)."""
+    from pydantic import BaseModel
+
+    def dump(value: Any) -> Any:
+        return value.model_dump(mode="json") if isinstance(value, BaseModel) else value
+
+    return [dump(a) for a in args], {k: dump(v) for k, v in kwargs.items()}

@@ -76,6 +76,8 @@ class Outcome:
     def __init__(self, state: str, retval: Any = None, exc: BaseException | None = None,
                  einfo: ExceptionInfo | None = None, retry: Retry | None = None) -> None:
         self.state, self.retval, self.exc, self.einfo, self.retry = state, retval, exc, einfo, retry
+        #: a success whose result is not kept (ignore_result)
+        self.ignored = False
 
 
 # --- the worker side ---------------------------------------------------------------
@@ -130,7 +132,7 @@ def worker_request(task: "Task", job: Any, meta: dict[str, Any], args: tuple[Any
     request = Context(
         id=job.id, args=args, kwargs=kwargs, retries=job.retry_count, is_eager=False, called_directly=False,
         delivery_info={"exchange": "", "routing_key": job.data.get("queue"), "priority": meta.get("priority"),
-                       "redelivered": bool(job.data.get("requeue_history"))},
+                       "redelivered": bool(job.data.get("requeue_history") or meta.get("redelivered"))},
         hostname=worker.id if worker is not None else None, root_id=meta.get("root_id") or job.id,
         parent_id=meta.get("parent_id"), group=meta.get("group_id"), group_index=meta.get("group_index"),
         chord=meta.get("chord"), callbacks=meta.get("link"), errbacks=meta.get("link_error"),
@@ -139,6 +141,22 @@ def worker_request(task: "Task", job: Any, meta: dict[str, Any], args: tuple[Any
         reply_to=meta.get("reply_to"), correlation_id=job.id, task=task.name,
         ignore_result=bool(meta.get("ignore_result", False)), shadow=meta.get("shadow"),
     )
+    timelimit = request.timelimit
+    declared_hard, declared_soft = task.time_limit, task.soft_time_limit
+    request.time_limit = timelimit[0] if timelimit[0] is not None else declared_hard
+    request.soft_time_limit = timelimit[1] if timelimit[1] is not None else declared_soft
+    request.replaced_task_nesting = int(meta.get("replaced_task_nesting") or 0)
+    request._mrqc_ignore_explicit = "ignore_result" in meta
+    if meta.get("stamped_headers"):
+        request.stamped_headers = list(meta["stamped_headers"])
+        request.stamps = dict(meta.get("stamps") or {})
+        for key, value in request.stamps.items():
+            setattr(request, key, value)
+    request.properties = {"correlation_id": job.id, "reply_to": meta.get("reply_to"), "delivery_mode": 2,
+                          "priority": None, **(meta.get("properties") or {})}
+    for key in ("argsrepr", "kwargsrepr"):
+        if meta.get(key) is not None:
+            setattr(request, key, meta[key])
     for key, value in (meta.get("headers") or {}).items():  # Celery exposes custom headers as attributes
         if not hasattr(request, key):
             setattr(request, key, value)
@@ -222,18 +240,46 @@ def _task_call() -> Any:
 
 def _on_success(task: "Task", request: Context, retval: Any, args: tuple[Any, ...], kwargs: dict[str, Any],
                 backend: Any) -> Outcome:
-    stored = None if (task._effective_ignore_result() or request.ignore_result) else retval
+    if getattr(request, "_mrqc_ignore_explicit", False):  # the call's ignore_result wins over the task's
+        ignored = bool(request.ignore_result)
+    else:
+        ignored = bool(task._effective_ignore_result() or request.ignore_result)
+    sent = _storable(retval)  # what Celery's serializer would carry to the result and the next steps
+    stored = None if ignored else sent
     try:
         serialization.dumps_checked(stored, "result")
     except Exception as exc:  # Celery's EncodeError: the call fails
         return _on_failure(task, request, exc, args, kwargs, backend)
     for callback in request.callbacks or ():
-        _apply_callback(task, request, callback, (retval,))
-    backend.continue_workflow(request, retval)
+        _apply_callback(task, request, callback, (sent,))
+    backend.continue_workflow(request, sent)
     backend.store_children(request)
     task.on_success(retval, request.id, args, kwargs)
     signals.task_success.send(sender=task, result=retval)
-    return Outcome(states.SUCCESS, retval=stored)
+    outcome = Outcome(states.SUCCESS, retval=stored)
+    outcome.ignored = ignored
+    return outcome
+
+
+def _storable(retval: Any) -> Any:
+    """A returned AsyncResult/GroupResult is stored as its ``as_tuple()``, as Celery's backends do; a
+    returned signature (a dict subclass) as the plain dict Celery's JSON encoder writes."""
+    from .canvas_signature import Signature
+    from .result import AsyncResult
+    from .result_group import ResultSet
+    if isinstance(retval, (AsyncResult, ResultSet)) and hasattr(retval, "as_tuple"):
+        return retval.as_tuple()
+    if isinstance(retval, Signature):
+        return _plain(retval)
+    return retval
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
 
 
 def _on_retry(task: "Task", request: Context, retry: Retry, args: tuple[Any, ...],
@@ -307,7 +353,7 @@ def _call_errbacks(task: "Task", request: Context, exc: BaseException, einfo: Ex
     for sig_dict in request.errbacks or ():
         sig = Signature.from_dict(sig_dict, app=app)
         errback_task = app.tasks.get(sig.task)
-        if errback_task is not None and _arity(errback_task) > 1:
+        if errback_task is not None and _arity(errback_task, sig) > 1:
             try:
                 sig(request, exc, einfo.tb)
             except Exception:
@@ -321,14 +367,20 @@ def _call_errbacks(task: "Task", request: Context, exc: BaseException, einfo: Ex
             logger.exception("errback %s could not be sent", sig.task)
 
 
-def _arity(task: "Task") -> int:
+def _arity(task: "Task", sig: Any = None) -> int:
+    """How many positional arguments ``task`` still takes, after those a (mutable) ``sig`` already holds,
+    as Celery counts them to tell a (request, exc, traceback) errback from an old-style (task_id) one."""
     try:
-        params = inspect.signature(task.run).parameters.values()
+        params = list(inspect.signature(task.run).parameters.values())
     except (TypeError, ValueError):
         return 1
     if any(p.kind == p.VAR_POSITIONAL for p in params):
         return 99
-    return sum(1 for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD))
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if sig is not None and not sig.immutable and (sig.args or sig.kwargs):
+        # stored args fill parameters from the left, stored kwargs by name
+        positional = [p for p in positional[len(sig.args):] if p.name not in sig.kwargs]
+    return len(positional)
 
 
 # --- where results go ----------------------------------------------------------------
@@ -366,12 +418,17 @@ class WorkerBackend:
     def conclude(self, outcome: Outcome) -> Any:
         """Turn the outcome into what mrqcore expects: a return value or an interrupt."""
         if outcome.state == states.SUCCESS:
+            if outcome.ignored:  # app.backend reads it as Celery's backend would: no result stored
+                self.job.finish_fields["result_ignored"] = "1"
             return outcome.retval
         if outcome.retry is not None:
             self._retry(outcome.retry)  # raises
         if outcome.state in (states.IGNORED, states.REJECTED):
             exc = outcome.exc
             if isinstance(exc, Reject) and exc.requeue:
+                # the next delivery reads delivery_info["redelivered"] True, as after a broker redelivery
+                meta = {**self.meta, "redelivered": True}
+                self.job.finish_fields["meta"] = serialization.dumps_checked(meta, "meta").decode()
                 raise DelayInterrupt(0, reason=f"rejected with requeue: {exc.reason}")
             raise IgnoreInterrupt(f"{type(exc).__name__}: {exc}")
         exc = outcome.exc
@@ -387,6 +444,8 @@ class WorkerBackend:
         delay = float(countdown) if countdown is not None else 0.0
         if eta is not None:
             delay = max(0.0, to_timestamp(eta, "eta") - time.time())  # type: ignore[operator]
+        if retry.exc is not None:  # a RETRY state's result is the exception, as in Celery
+            self.store_exception(retry.exc)
         queue = None
         if sig is not None:
             queue = sig.options.get("queue") or sig.options.get("routing_key")

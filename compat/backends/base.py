@@ -39,7 +39,12 @@ class Backend:
     # --- reading ------------------------------------------------------------------
 
     def get_task_meta(self, task_id: str, cache: bool = True) -> dict[str, Any]:
+        """What a Celery backend would hold for ``task_id``: a task whose result was ignored
+        (``ignore_result``) reads as PENDING with no result, as nothing is stored in Celery."""
         res = self.app.AsyncResult(task_id)
+        if (self.app.runtime.store.get(task_id, ["result_ignored"]) or {}).get("result_ignored"):
+            return {"task_id": task_id, "status": states.PENDING, "result": None, "traceback": None,
+                    "children": []}
         state = res.state
         result = res.result if state in states.READY_STATES or state not in states.ALL_STATES else res.info
         return {"task_id": task_id, "status": state, "result": result, "traceback": res.traceback,

@@ -32,6 +32,10 @@ app lives, and its keys are deleted afterwards; so tests never see each
 other's jobs. The worker is ``mrqc worker``'s loop (``mrqcore.worker.Worker``)
 with the solo pool, in a thread of the test process, one job at a time (see
 ``mrqc.contrib.testing``); Celery's worker signals fire as in ``mrqc worker``.
+With a process pool (``celery_worker_pool`` returning ``"prefork"``, as Celery's
+own integration suite does) the session worker is a real ``mrqc worker``
+process instead (``mrqc.contrib.testing.process``), and a test using both
+``celery_app`` and ``celery_session_app`` sends through the session app's store.
 ``NO_WORKER=1`` skips starting workers, as in Celery.
 """
 from __future__ import annotations

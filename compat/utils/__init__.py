@@ -144,12 +144,10 @@ def rebuild_exception(record: dict[str, Any] | None, fallback_type: str | None =
         try:
             return cls(*args)
         except Exception:
-            try:
-                exc = cls.__new__(cls)
-                exc.args = tuple(args)
-                return exc
-            except Exception:
-                pass
+            # the class does not rebuild from its arguments: Celery's wrapper for such exceptions
+            from .serialization import UnpickleableExceptionWrapper
+            return UnpickleableExceptionWrapper(str(module), str(name), list(args),
+                                                f"{name}({', '.join(repr(a) for a in args)})")
     made = type(str(name).rpartition(".")[2] or "Exception", (Exception,), {"__module__": module or "builtins"})
     return made(*args)
 

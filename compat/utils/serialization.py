@@ -2,12 +2,10 @@
 
 mrqc stores a task's exception as its module, class name and arguments, and
 re-creates it on ``get()`` (``mrqc.utils.rebuild_exception``: the class if it
-is loaded, else a class of the same name built on the fly); an exception whose
-class cannot be rebuilt from its arguments comes back as an instance made
-without calling ``__init__``. So ``get()`` does not return
-``UnpickleableExceptionWrapper`` the way Celery's pickle path can; the class is
-here so that ``except UnpickleableExceptionWrapper`` and ``isinstance`` checks
-import and run.
+is loaded, else a class of the same name built on the fly). An exception whose
+class does not rebuild from its arguments (its ``__init__`` takes others)
+comes back as ``UnpickleableExceptionWrapper``, as in Celery: ``exc_module``,
+``exc_cls_name``, ``exc_args``, and ``restore()``.
 """
 from __future__ import annotations
 

@@ -14,14 +14,17 @@ side touches the shared Redis on 6379 or RabbitMQ:
   which for the suite's ``prefork`` pool runs a real ``mrqc worker -A``
   process (see docs/celery-testing.md).
 
-The two sides run at the same time by default (``--serial`` to run one after
-the other). Outcomes come from each side's JUnit XML.
+The tests run in ``shards`` per side (runs of consecutive test ids, each a
+pytest process with its own redis-server and session worker), ``jobs`` shards
+at a time, the sides interleaved; ``--serial`` runs one at a time. Outcomes come from each
+shard's JUnit XML.
 """
 from __future__ import annotations
 
 import dataclasses
 import fnmatch
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -83,7 +86,7 @@ def parse_junit(path: Path) -> dict[str, Outcome]:
         previous = outcomes.get(tid)
         if previous is not None and previous.outcome != "passed":
             continue  # a teardown record never hides the call's failure
-        outcomes[tid] = Outcome(outcome, _one_line(message))
+        outcomes[tid] = Outcome(outcome, _one_line(message, 2000))  # whole for the reasons' patterns
     return outcomes
 
 
@@ -106,54 +109,140 @@ def side_env(side: str, server: RedisServer) -> dict[str, str]:
     return env
 
 
-def start_side(side: str, sdist_dir: Path, workdir: Path, server: RedisServer, select: str | None,
-               tests: Sequence[str] = ()) -> tuple[subprocess.Popen, Path, Path]:
-    """Start one side's pytest; returns the process, its JUnit path and its log path."""
-    tree = sdist.build_tree(sdist_dir, workdir / side, side)
-    junit = workdir / f"{side}.xml"
-    log = workdir / f"{side}.log"
-    if junit.exists():
-        junit.unlink()
-    targets = [f"t/integration/{t}" if not t.startswith("t/") else t for t in tests] or list(sdist.TEST_FILES)
-    command = [sys.executable, "-m", "pytest", *targets, "-p", "tests.conformance.pytest_plugin",
-               # Celery's CI loads Celery's fixtures plugin through pytest-celery's entry point; here each
-               # side loads its own (mrqc declares no entry point, see docs/celery-testing.md)
-               "-p", "celery.contrib.pytest" if side == "celery" else "mrqc.contrib.pytest",
-               "-p", "no:cacheprovider", "-q", "-rN", "--junitxml", str(junit), "-o", "junit_family=xunit1",
-               "--rootdir", str(tree)]
+#: shards per side by default: the collected tests are cut into this many runs of consecutive ids, so the tests
+#: that wait out their timeouts on one side do not hold the others up
+DEFAULT_SHARDS = 6
+
+
+@dataclasses.dataclass
+class Shard:
+    side: str
+    index: int
+    targets: list[str]
+    workdir: Path
+    server: RedisServer | None = None
+    proc: subprocess.Popen | None = None
+    started: float = 0.0
+
+    @property
+    def junit(self) -> Path:
+        return self.workdir / f"{self.side}-{self.index}.xml"
+
+    @property
+    def log(self) -> Path:
+        return self.workdir / f"{self.side}-{self.index}.log"
+
+    def start(self, sdist_dir: Path, select: str | None) -> None:
+        """Start this shard's redis-server and pytest (over its own copy of the suite)."""
+        tree = sdist.build_tree(sdist_dir, self.workdir / f"{self.side}-{self.index}", self.side)
+        self.server = RedisServer(tempfile.mkdtemp(prefix=f"conformance-{self.side}-")).start()
+        command = [sys.executable, "-m", "pytest", *self.targets, "-p", "tests.conformance.pytest_plugin",
+                   # Celery's CI loads Celery's fixtures plugin through pytest-celery's entry point; here each
+                   # side loads its own (mrqc declares no entry point, see docs/celery-testing.md)
+                   "-p", "celery.contrib.pytest" if self.side == "celery" else "mrqc.contrib.pytest",
+                   "-p", "no:cacheprovider", "-v", "-rN", "--junitxml", str(self.junit),
+                   "-o", "junit_family=xunit1", "--rootdir", str(tree)]
+        if select:
+            command += ["-k", select]
+        self.started = time.monotonic()
+        with open(self.log, "wb") as log:
+            self.proc = subprocess.Popen(command, cwd=tree, env=side_env(self.side, self.server), stdout=log,
+                                         stderr=subprocess.STDOUT)
+
+    def done(self) -> bool:
+        return self.proc is not None and self.proc.poll() is not None
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
+
+
+def collect(sdist_dir: Path, workdir: Path, select: str | None = None) -> list[str]:
+    """The suite's test ids (``t/integration/...::...``), as pytest collects them (on Celery's files)."""
+    tree = sdist.build_tree(sdist_dir, workdir / "collect", "celery")
+    command = [sys.executable, "-m", "pytest", *sdist.TEST_FILES, "--collect-only", "-q", "-p", "no:cacheprovider",
+               "-p", "celery.contrib.pytest", "--rootdir", str(tree)]
     if select:
         command += ["-k", select]
-    proc = subprocess.Popen(command, cwd=tree, env=side_env(side, server), stdout=open(log, "wb"),
-                            stderr=subprocess.STDOUT)
-    return proc, junit, log
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(sdist.ROOT)] + [p for p in [os.environ.get("PYTHONPATH")]
+                                                                            if p]))
+    done = subprocess.run(command, cwd=tree, env=env, capture_output=True, text=True)
+    ids = [line.strip() for line in done.stdout.splitlines() if line.startswith("t/integration/") and "::" in line]
+    if not ids and done.returncode not in (0, 5):
+        raise RuntimeError(f"collecting Celery's suite failed:\n{done.stdout[-3000:]}{done.stderr[-2000:]}")
+    return ids
+
+
+def plan(sides: Iterable[str], tests: Sequence[str], workdir: Path, shards: int, sdist_dir: Path,
+         select: str | None = None) -> list[Shard]:
+    """The shards to run: the given tests (or the whole scope) cut into ``shards`` runs of consecutive ids."""
+    if tests:
+        ids = [f"t/integration/{t}" if not t.startswith("t/") else t for t in tests]
+    else:
+        ids = collect(sdist_dir, workdir, select)
+    count = max(1, min(shards, len(ids)))
+    size = -(-len(ids) // count) if ids else 0
+    groups = [ids[i:i + size] for i in range(0, len(ids), size)] if ids else []
+    return [Shard(side, i, group, workdir) for side in sides for i, group in enumerate(groups)]
 
 
 def run(select: str | None = None, sides: Iterable[str] = SIDES, serial: bool = False,
-        tests: Sequence[str] = (), workdir: Path | None = None) -> dict[str, SideRun]:
-    """Run the chosen sides (each with its own redis-server) and return their outcomes."""
+        tests: Sequence[str] = (), workdir: Path | None = None, shards: int = DEFAULT_SHARDS,
+        jobs: int = DEFAULT_SHARDS) -> dict[str, SideRun]:
+    """Run the chosen sides' shards, ``jobs`` at a time (1 with ``serial``), and return each side's outcomes."""
     sdist_dir = sdist.fetch_sdist()
-    workdir = workdir or sdist.CACHE / "runs"
+    # each run in a folder of its own, so runs can go on side by side
+    workdir = workdir or sdist.CACHE / "runs" / f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
     workdir.mkdir(parents=True, exist_ok=True)
-    results: dict[str, SideRun] = {}
-    servers: dict[str, RedisServer] = {}
-    running: dict[str, tuple[subprocess.Popen, Path, Path, float]] = {}
+    sides = list(sides)
+    pending = plan(sides, tests, workdir, shards, sdist_dir, select)
+    # interleave the sides so both progress at once
+    pending.sort(key=lambda shard: (shard.index, sides.index(shard.side)))
+    running: list[Shard] = []
+    finished: list[Shard] = []
+    limit = 1 if serial else max(1, jobs)
+    started = time.monotonic()
     try:
-        for side in sides:
-            servers[side] = RedisServer(tempfile.mkdtemp(prefix=f"conformance-{side}-")).start()
-            proc, junit, log = start_side(side, sdist_dir, workdir, servers[side], select, tests)
-            running[side] = (proc, junit, log, time.monotonic())
-            if serial:
-                proc.wait()
-        for side, (proc, junit, log, started) in running.items():
-            returncode = proc.wait()
-            results[side] = SideRun(side, parse_junit(junit), time.monotonic() - started, returncode, log)
+        while pending or running:
+            while pending and len(running) < limit:
+                shard = pending.pop(0)
+                shard.start(sdist_dir, select)
+                running.append(shard)
+            time.sleep(0.5)
+            for shard in [r for r in running if r.done()]:
+                shard.stop()
+                running.remove(shard)
+                finished.append(shard)
     finally:
-        for proc, *_ in running.values():
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-        for server in servers.values():
-            server.stop()
+        for shard in running:
+            shard.stop()
+    elapsed = time.monotonic() - started
+    results: dict[str, SideRun] = {}
+    for side in sides:
+        outcomes: dict[str, Outcome] = {}
+        codes = []
+        for shard in (f for f in finished if f.side == side):
+            outcomes.update(parse_junit(shard.junit))
+            codes.append(shard.proc.returncode if shard.proc else -1)
+        logs = [f.log for f in finished if f.side == side]
+        results[side] = SideRun(side, outcomes, elapsed, max(codes, default=-1), logs[0] if logs else workdir)
+    return results
+
+
+def load_run(workdir: Path, seconds: dict[str, float] | None = None) -> dict[str, SideRun]:
+    """The outcomes of a finished run from its folder's JUnit files (``celery-N.xml``, ``mrqc-N.xml``)."""
+    results: dict[str, SideRun] = {}
+    for side in SIDES:
+        files = sorted(workdir.glob(f"{side}-*.xml"))
+        if files:
+            outcomes: dict[str, Outcome] = {}
+            for path in files:
+                outcomes.update(parse_junit(path))
+            results[side] = SideRun(side, outcomes, (seconds or {}).get(side, 0.0), 0, files[0])
     return results
 
 
@@ -161,20 +250,26 @@ def run(select: str | None = None, sides: Iterable[str] = SIDES, serial: bool = 
 
 
 def known_differences(path: Path = KNOWN_DIFFERENCES) -> list[tuple[str, str]]:
-    """``(pattern, reason)`` lines of known_differences.txt (``pattern | reason``; ``#`` comments)."""
+    """``(pattern, reason)`` lines of known_differences.txt (``pattern | reason``, split at the first `` | ``; ``#`` comments; a pattern
+    starting with ``~`` is a regular expression searched in the failure message)."""
     entries = []
     if path.exists():
         for line in path.read_text().splitlines():
             line = line.strip()
-            if line and not line.startswith("#") and "|" in line:
-                pattern, reason = line.split("|", 1)
+            if line and not line.startswith("#") and " | " in line:
+                pattern, reason = line.split(" | ", 1)
                 entries.append((pattern.strip(), reason.strip()))
     return entries
 
 
 def reason_for(tid: str, message: str, known: list[tuple[str, str]]) -> str:
+    """The first known reason whose pattern matches: ``~regex`` searches the failure message, anything else
+    is an fnmatch pattern over the test id; else the failure message itself."""
     for pattern, reason in known:
-        if fnmatch.fnmatchcase(tid, pattern):
+        if pattern.startswith("~"):
+            if message and re.search(pattern[1:], message):
+                return f"{reason} [{_one_line(message, 90)}]"
+        elif fnmatch.fnmatchcase(tid, pattern):
             return reason
     return message
 
@@ -217,11 +312,12 @@ def render_table(results: dict[str, SideRun], markdown: bool = True) -> str:
     lines = []
     if markdown:
         lines += ["| test | Celery | mrqc | reason |", "|---|---|---|---|"]
-        lines += [f"| `{tid}` | {c} | {m} | {reason.replace('|', '/')} |" for tid, c, m, reason in rows]
+        lines += [f"| `{tid}` | {c} | {m} | {_one_line(reason, 220).replace('|', '/')} |"
+                  for tid, c, m, reason in rows]
     else:
         width = max([len(r[0]) for r in rows] + [4])
         lines.append(f"{'test':<{width}}  {'Celery':<8}  {'mrqc':<8}  reason")
-        lines += [f"{tid:<{width}}  {c:<8}  {m:<8}  {reason}" for tid, c, m, reason in rows]
+        lines += [f"{tid:<{width}}  {c:<8}  {m:<8}  {_one_line(reason, 160)}" for tid, c, m, reason in rows]
     lines.append("")
     lines.append(summary_line(s))
     return "\n".join(lines) + "\n"
@@ -231,3 +327,40 @@ def summary_line(s: dict[str, object]) -> str:
     return (f"Celery passes {s['celery_passed']}/{s['tests']}; mrqc passes {s['mrqc_passed']}/{s['tests']}, "
             f"{s['mrqc_passed_of_celery']} of Celery's {s['celery_passed']} "
             f"(rate {100 * float(s['rate']):.1f}%); run time (s): {s['seconds']}")
+
+
+def reason_counts(results: dict[str, SideRun]) -> list[tuple[str, int]]:
+    """How many of Celery's passes mrqc does not pass, per reason (a known reason, else the message)."""
+    counts: dict[str, int] = {}
+    for _tid, c, m, reason in table_rows(results):
+        if c == "passed" and m != "passed":
+            key = reason.split(" [", 1)[0] if reason.startswith(("gap:", "deliberate:", "fixed")) else \
+                f"unexplained: {_one_line(reason, 160)}"
+            counts[key] = counts.get(key, 0) + 1
+    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+def render_report(results: dict[str, SideRun]) -> str:
+    """The Markdown page ``--report`` writes (docs/celery-conformance.md): how it was made, the rates, the table."""
+    s = summary(results)
+    head = [
+        "# Celery's integration suite on Celery and on mrqc: the per-test table",
+        "",
+        f"Generated by `scripts/conformance.sh --report docs/celery-conformance.md` on "
+        f"{time.strftime('%Y-%m-%d')} from Celery {sdist.celery_version()}'s sdist "
+        "(`t/integration/test_tasks.py` and `test_canvas.py`, with `tasks.py` and `conftest.py`). How it runs, "
+        "the shims, and why each difference exists: [celery-compat.md](celery-compat.md#conformance-with-celerys-integration-suite).",
+        "",
+        f"**{summary_line(s)}**",
+        "",
+        "Outcomes: `passed`, `failed`, `error` (a fixture failed), `skipped` (the test skipped itself, "
+        "e.g. it needs a backend or broker neither side runs here). The reason column gives, for a test whose "
+        "mrqc outcome differs or is not a pass, the reason from `tests/conformance/known_differences.txt`, "
+        "else the first line of mrqc's failure.",
+        "",
+    ]
+    head += ["## Celery's passes that mrqc does not pass, by reason", "",
+             "| tests | reason |", "|---|---|"]
+    head += [f"| {n} | {reason.replace('|', '/')} |" for reason, n in reason_counts(results)]
+    head += ["", "## Every test", "", ""]
+    return "\n".join(head) + render_table(results)

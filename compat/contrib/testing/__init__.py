@@ -20,7 +20,8 @@ signals, statuses, retries and countdowns, results, ``revoke(terminate=True)``.
 
 Limits, the same as Celery's solo test worker: one job at a time (a task that
 waits on another task's result deadlocks), and time limits are not enforced
-(they need the gevent pool; use ``mrqc worker`` in a subprocess to test them).
+(they need the gevent pool; ``mrqc.contrib.testing.process.start_worker_process``
+runs ``mrqc worker`` in a subprocess for that).
 """
 from __future__ import annotations
 

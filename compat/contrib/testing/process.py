@@ -5,7 +5,9 @@ pool (``"prefork"``, as Celery's own integration suite asks for, or
 ``"gevent"``): Celery then runs tasks in child processes, so a task never
 shares the test's memory; mrqc runs them in a ``mrqc worker`` process with its
 gevent pool, which also enforces time limits and lets a task wait on another
-task's result.
+task's result. Its ``task_received`` signals are sent again in the test
+process (``mrqc.contrib.testing.relay``), as a test written for Celery's
+in-process test worker expects.
 
 The worker process rebuilds the test app from a description (its settings,
 key prefix, the modules to import and the class-based tasks to register; see
@@ -52,6 +54,7 @@ class WorkerProcess:
         }
         self.concurrency = concurrency
         self.proc: subprocess.Popen | None = None
+        self.relay: Any = None
         self.log_path = os.path.join(tempfile.mkdtemp(prefix="mrqc-test-worker-"), "worker.log")
 
     def command(self) -> list[str]:
@@ -66,6 +69,8 @@ class WorkerProcess:
         env = dict(os.environ, MRQC_TEST_WORKER_APP=json.dumps(self.description))
         env["PYTHONPATH"] = os.pathsep.join([os.getcwd()] + [p for p in [env.get("PYTHONPATH")] if p])
         before = set(self.runtime.store.worker_heartbeats())
+        from .relay import SignalRelay
+        self.relay = SignalRelay(self.runtime.store).start()
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(self.command(), env=env, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
@@ -78,6 +83,9 @@ class WorkerProcess:
 
     def stop(self, timeout: float = 30.0) -> None:
         """SIGTERM (the worker's graceful stop), then SIGKILL after ``timeout``."""
+        if self.relay is not None:
+            self.relay.stop()
+            self.relay = None
         if self.proc is None or self.proc.poll() is not None:
             return
         self.proc.send_signal(signal.SIGTERM)

@@ -5,7 +5,8 @@ session's app in ``$MRQC_TEST_WORKER_APP`` (JSON: ``main``, ``config``, the
 session app's key ``prefix``, the ``includes`` to import and the
 ``class_tasks`` to register as ``module:QualName``); this module rebuilds that
 app, so the worker process and the test process queue through the same Redis
-and the same key prefix. Not meant to be imported for anything else.
+and the same key prefix. It also relays ``task_received`` to the test process
+(``mrqc.contrib.testing.relay``). Not meant to be imported for anything else.
 """
 from __future__ import annotations
 
@@ -39,7 +40,21 @@ def build_app(description: dict) -> Celery:
         importlib.import_module(module)
     for reference in description.get("class_tasks") or ():
         app.register_task(_load(reference))
+    _relay_signals(app)
     return app
+
+
+def _relay_signals(app: Celery) -> None:
+    """Publish each ``task_received`` for the test process (see ``mrqc.contrib.testing.relay``)."""
+    from mrqc import signals
+
+    from .relay import publish_task_received
+
+    def relay(sender: object = None, request: object = None, **kwargs: object) -> None:
+        publish_task_received(app.runtime.store, request)
+
+    app._mrqc_test_relay = relay  # signals hold receivers weakly: keep it alive with the app
+    signals.task_received.connect(relay, weak=False)
 
 
 if ENV not in os.environ:
