@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 from kombu import Connection
 from kombu.pools import producers
 
-from .chords import body_signature, chord_backend, chord_expires, chord_signature
+from .chords import body_signature, chord_backend, chord_expires, chord_signature, group_signature
 from .protocol import chord_header, encode_body, encode_headers
 from .routing import broker_queue
 
@@ -92,13 +92,14 @@ class Publisher:
         group_id, size, index = chord["id"], int(chord["size"]), int(chord["index"])
         sig = bodies.get(group_id)
         if sig is None:
-            body = parked.pop(chord["body_id"], None)
+            body_desc = _task_descriptor(chord.get("body"), f"chord {group_id}'s body")
+            body = parked.pop(body_desc["id"], None)
             if body is None:
                 raise UnsupportedOption(f"chord {group_id}: its body was not created in this process; over the "
                                         "Celery wire a chord is published whole (chord(...).apply_async())")
             backend = chord_backend(self.app, f"chord {group_id}")
             chain = self._chain(body.meta.get("chain_next"), parked)
-            sig = bodies[group_id] = body_signature(_signature(body, bool(chord.get("body_immutable"))), group_id,
+            sig = bodies[group_id] = body_signature(_signature(body, bool(body_desc.get("immutable"))), group_id,
                                                     chain)
             backend.set_chord_size(group_id, size, chord_expires(self.app))
         if index >= size - 1:
@@ -111,15 +112,24 @@ class Publisher:
         steps: list[dict[str, Any]] = []
         while desc:
             kind = desc.get("kind")
-            if kind == "group":
-                steps.append(dict(desc["group"]))
+            if kind == "multi":  # a group, last in the chain: its members were created parked
+                members = []
+                for part in desc.get("parts") or ():
+                    part = _task_descriptor(part, f"group {desc.get('group_id')}'s member")
+                    member = parked.pop(part["id"], None)
+                    if member is None or member.meta.get("chain_next"):
+                        raise UnsupportedOption("over the Celery wire a group at the end of a chain holds tasks "
+                                                "created with it (no chains inside it)")
+                    members.append(_signature(member, bool(part.get("immutable"))))
+                steps.append(group_signature(members, desc["group_id"]))
                 break
             if kind == "chord":
-                body = parked.pop(desc.get("body_id"), None)
+                body_desc = _task_descriptor(desc.get("body"), f"chord {desc.get('group_id')}'s body")
+                body = parked.pop(body_desc["id"], None)
                 if body is None:
                     raise UnsupportedOption("over the Celery wire a chain's chord body must be created with it")
                 steps.append(chord_signature(list(desc["header"]), desc["group_id"],
-                                             body_signature(_signature(body, bool(desc.get("body_immutable"))),
+                                             body_signature(_signature(body, bool(body_desc.get("immutable"))),
                                                             desc["group_id"], None)))
                 desc = body.meta.get("chain_next")
                 continue
@@ -191,6 +201,16 @@ class Publisher:
 _SIGNATURE_OPTIONS = ("task_id", "link", "link_error", "group_id", "group_index", "queue", "routing_key", "expires",
                       "countdown", "eta", "time_limit", "soft_time_limit", "shadow", "headers", "ignore_result",
                       "reply_to", "retries")
+
+
+def _task_descriptor(desc: Any, what: str) -> dict[str, Any]:
+    """``desc`` if it is mrqc's descriptor of one parked task (``mrqc.canvas_park``); else UnsupportedOption."""
+    from mrqc.exceptions import UnsupportedOption
+    if not isinstance(desc, dict) or desc.get("kind") != "task" or not desc.get("id"):
+        kind = desc.get("kind") if isinstance(desc, dict) else type(desc).__name__
+        raise UnsupportedOption(f"over the Celery wire {what} must be a task or a chain of tasks (got {kind!r}: "
+                                "a group or a chord there is not published over the wire yet)")
+    return desc
 
 
 def _signature(call: "PreparedCall", immutable: bool) -> dict[str, Any]:
