@@ -80,7 +80,8 @@ def queue_of(route: Any, where: str) -> str | None:
         if queue is not None and not isinstance(queue, str):
             queue = getattr(queue, "name", None)
         if route.get("priority") is not None:
-            raise UnsupportedOption(f"{where}: route priority is not supported (mrqc queues are FIFO)")
+            raise UnsupportedOption(f"{where}: a priority in a route is not supported; set priority= on the "
+                                        "task or the call (docs/celery-canvas.md, task priorities)")
         return queue or route.get("routing_key")
     name = getattr(route, "name", None)  # a kombu-like Queue object
     if isinstance(name, str):

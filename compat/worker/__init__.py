@@ -6,7 +6,7 @@ package only holds what Celery code imports from ``celery.worker``:
 * ``mrqc.worker.state``: ``successful_requests`` and friends, answered from
   the store (see that module);
 * ``mrqc.worker.control``: the ``control_command``/``inspect_command``
-  decorators (accepted, not served: mrqc has no remote-control bus).
+  decorators (accepted; custom commands are not served by mrqc's workers).
 """
 from __future__ import annotations
 

@@ -1,9 +1,9 @@
 """``mrqc.worker.control``: Celery's remote-control command decorators, accepted but not served.
 
-mrqc has no remote-control bus (see docs/celery-compat.md): a module that
-defines its own commands with ``@control_command``/``@inspect_command`` still
-imports and keeps the functions (listed in ``controller``), but no worker
-answers them. ``add_consumer``/``cancel_consumer`` (queue changes by remote
+mrqc's workers answer Celery's built-in remote-control commands
+(docs/remote-control.md), not custom ones: a module that defines its own
+commands with ``@control_command``/``@inspect_command`` still imports and
+keeps the functions (listed in ``controller``), but no worker answers them. ``add_consumer``/``cancel_consumer`` (queue changes by remote
 control) raise ``UnsupportedOption``: start a worker on the queues instead
 (``mrqc worker QUEUE...``).
 """

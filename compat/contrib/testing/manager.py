@@ -8,10 +8,10 @@
 As in Celery, ``wait_for`` retries ``fun`` while it raises one of ``catch``,
 sleeping ``interval_start``, then ``+interval_step`` each time up to
 ``interval_max``, at most ``max_retries`` times (``None``: forever), then
-re-raises. There is no remote-control bus in mrqc: the checks that Celery
-makes through ``app.control.inspect()`` read the store instead
-(``wait_until_idle``: the workers' in-flight jobs; ``assert_accepted``: the
-jobs' records).
+re-raises. The checks that Celery makes through ``app.control.inspect()``
+read the store instead (``wait_until_idle``: the workers' in-flight jobs;
+``assert_accepted``: the jobs' records); ``inspect()`` itself is
+``app.control.inspect()``, answered by the live workers.
 """
 from __future__ import annotations
 
