@@ -184,7 +184,7 @@ class _Chaos:
                     worker.proc.kill()
                 worker.close()
             self.server.stop()
-            if not self.o.keep_dir and self.report.ok:
+            if not self.o.keep_dir and self.report.ok and not self.report.worker_crashes:
                 import shutil
                 shutil.rmtree(self.directory, ignore_errors=True)
         self.report.total_time = time.monotonic() - started
@@ -255,7 +255,13 @@ class _Chaos:
             code = worker.proc.poll()
             if code is not None:
                 self.report.worker_crashes += 1
-                self.o.log(f"worker {worker.name} exited by itself with {code}; see {worker.log_path}")
+                try:
+                    with open(worker.log_path, errors="replace") as fh:
+                        tail = "".join(fh.readlines()[-15:])
+                except OSError:
+                    tail = "(no log)"
+                self.o.log(f"worker {worker.name} exited by itself with {code}; see {worker.log_path}; its last "
+                           f"lines:\n{tail}")
                 self.start_worker(slot)
 
     def held_by(self, name: str) -> tuple[set[str], set[str]]:
