@@ -26,17 +26,21 @@ values. When the task is sent, the stamps go in its ``stamps`` header (see
 """
 from __future__ import annotations
 
+from abc import ABCMeta, abstractmethod
 from typing import Any
 
 __all__ = ["StampingVisitor", "stamp", "stamp_links"]
 
 
-class StampingVisitor:
-    """Base class of canvas stamping visitors (Celery's ``celery.canvas.StampingVisitor``)."""
+class StampingVisitor(metaclass=ABCMeta):
+    """Base class of canvas stamping visitors (Celery's ``celery.canvas.StampingVisitor``).
 
+    As in Celery, ``on_signature`` is abstract: a visitor class without it cannot be instantiated
+    (``TypeError`` naming the method)."""
+
+    @abstractmethod
     def on_signature(self, actual_sig: Any, **headers: Any) -> dict[str, Any]:
         """The stamps for one task signature (required)."""
-        raise NotImplementedError(f"{type(self).__name__} must define on_signature(sig, **headers) -> dict")
 
     def on_group_start(self, group: Any, **headers: Any) -> dict[str, Any]:
         return {}

@@ -14,7 +14,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
@@ -22,7 +21,7 @@ from typing import Any, Callable, Iterator
 import pytest
 import redis as redis_lib
 
-from tests.conftest import ROOT, require_service
+from tests.conftest import ROOT, require_service, wait_for
 
 CELERY_DB = 12
 
@@ -91,17 +90,21 @@ def _start(args: list[str], env: dict[str, str]) -> tuple[subprocess.Popen, str]
 
 
 def _wait_ready(check: Callable[[], bool], proc: subprocess.Popen, what: str, log: str) -> None:
-    deadline = time.monotonic() + 60
-    while not check():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            with open(log, errors="replace") as fh:
-                raise AssertionError(f"{what} did not start:\n{fh.read()[-4000:]}")
-        time.sleep(0.1)
+    def ready() -> bool:
+        return check() or proc.poll() is not None
+    try:
+        wait_for(ready, timeout=60, interval=0.1, message=f"{what} to start")
+        failed = proc.poll() is not None and not check()
+    except AssertionError:
+        failed = True
+    if failed:
+        with open(log, errors="replace") as fh:
+            raise AssertionError(f"{what} did not start:\n{fh.read()[-4000:]}")
 
 
 @pytest.fixture(scope="module")
 def sides(redis_url: str) -> Iterator[Sides]:
-    pytest.importorskip("celery")
+    import celery  # noqa: F401 - a test dependency: an ImportError here is a broken install, not a skip
     if not redis_url.startswith("redis://"):
         require_service("redis", "the canvas side-by-side tests need a TCP Redis for the Celery broker")
     base = redis_url.rsplit("/", 1)[0]
