@@ -17,7 +17,7 @@ from mrqcore.store.base import JobSpec
 from tests.conftest import wait_for
 from tests.dashboard.conftest import FLAKY_FLAG
 
-pytest.importorskip("flask", reason="the dashboard extra (flask) is part of the test extra")
+import flask  # noqa: E402,F401 - the dashboard extra is part of the test extra
 
 ADD, FAIL = "tests.tasks.basic.Add", "tests.tasks.basic.Fail"
 HOLD = "tests.dashboard.tasks.HoldUntilFile"

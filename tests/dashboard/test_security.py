@@ -16,7 +16,7 @@ from mrqcore.job import queue_job
 from tests.conftest import ROOT, worker_env
 from tests.dashboard.conftest import EVIL, HTML_TASK, Http
 
-pytest.importorskip("flask", reason="the dashboard extra (flask) is part of the test extra")
+import flask  # noqa: E402,F401 - the dashboard extra is part of the test extra
 
 USER = ("ops", "s3cret:with:colons")
 

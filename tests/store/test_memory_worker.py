@@ -15,8 +15,6 @@ import subprocess
 import sys
 import textwrap
 
-import pytest
-
 from tests.conftest import ROOT, worker_env
 
 SCRIPT = textwrap.dedent("""
@@ -75,7 +73,7 @@ def test_a_solo_worker_in_a_thread_serves_a_memory_store() -> None:
     """The same loop in a thread of this (unpatched) process, with the solo pool of ``mrqcore.pools``."""
     import threading
 
-    pools = pytest.importorskip("mrqcore.pools", reason="the solo pool comes with the one-worker-loop work")
+    import mrqcore.pools as pools
     from mrqcore.config import Config
     from mrqcore.job import Job, queue_job
     from mrqcore.runtime import Runtime
